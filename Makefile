@@ -1,0 +1,69 @@
+# toxmon: `make run` serves the app, `make test` runs every test. Both install what they need.
+
+PYTHON ?= python3.11
+VENV := .venv
+BIN := $(VENV)/bin
+MANAGE := $(BIN)/python manage.py
+INSTALLED := $(VENV)/.installed
+SECRET_KEY_FILE := data/secret_key
+# A laptop run keeps a generated key in data/; production sets DJANGO_SECRET_KEY itself.
+WITH_SECRET = DJANGO_SECRET_KEY="$${DJANGO_SECRET_KEY:-$$(cat $(SECRET_KEY_FILE))}"
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+DEBIAN_PACKAGES := prometheus prometheus-node-exporter prometheus-alertmanager chromium
+
+.PHONY: install system-deps run serve test test-unit test-integration lint format clean
+
+install: $(INSTALLED)
+
+$(INSTALLED): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --disable-pip-version-check pip==26.3
+	$(BIN)/pip install --quiet --group serve --group test
+	touch $@
+
+# Debian programs the tests run for real; installed only when one is missing.
+system-deps:
+	@missing=""; \
+	command -v promtool >/dev/null || missing="$$missing prometheus"; \
+	command -v prometheus-node-exporter >/dev/null || missing="$$missing prometheus-node-exporter"; \
+	command -v prometheus-alertmanager >/dev/null || missing="$$missing prometheus-alertmanager"; \
+	command -v chromium >/dev/null || missing="$$missing chromium"; \
+	if [ -n "$$missing" ]; then \
+		echo "Installing Debian packages:$$missing"; \
+		$(SUDO) apt-get update -qq && \
+		DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq --no-install-recommends $$missing; \
+	fi
+
+$(SECRET_KEY_FILE):
+	mkdir -p data
+	umask 077 && $(PYTHON) -c "import secrets; print(secrets.token_urlsafe(50))" > $@
+
+run: install $(SECRET_KEY_FILE)
+	$(WITH_SECRET) $(MANAGE) migrate --noinput
+	$(WITH_SECRET) $(MANAGE) collectstatic --noinput --verbosity 0
+	$(WITH_SECRET) $(MANAGE) fetch_model || \
+		echo "toxmon: the model could not be fetched; the app will serve the offline fallback engine."
+	$(MAKE) serve
+
+serve:
+	$(WITH_SECRET) $(BIN)/gunicorn -c gunicorn.conf.py toxmon.wsgi
+
+test: install system-deps lint
+	$(BIN)/pytest
+
+test-unit: install
+	$(BIN)/pytest -m unit
+
+test-integration: install
+	$(BIN)/pytest -m integration
+
+lint: install
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+format: install
+	$(BIN)/ruff format .
+	$(BIN)/ruff check --fix .
+
+clean:
+	rm -rf $(VENV) staticfiles .pytest_cache reports

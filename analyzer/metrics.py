@@ -1,0 +1,75 @@
+"""toxmon's own Prometheus metrics, served at /metrics beside django-prometheus' ones.
+
+Under gunicorn every worker writes its values to PROMETHEUS_MULTIPROC_DIR (set by
+gunicorn.conf.py) and /metrics adds them up, so the gauges say how to combine workers.
+"""
+
+from typing import TYPE_CHECKING
+
+from prometheus_client import Counter, Gauge, Histogram
+
+if TYPE_CHECKING:
+    from analyzer.classifier import Engine
+
+# Latency buckets from a fast ONNX batch (~10 ms) to a slow 512-token torch window (seconds).
+LATENCY_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
+SCORE_BUCKETS = (0.05, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 0.95, 0.99, 1.0)
+WINDOW_BUCKETS = (1, 2, 3, 5, 10, 20)
+
+INFERENCE_SECONDS = Histogram(
+    "toxmon_inference_duration_seconds",
+    "Time the engine took to score one request's texts.",
+    ["engine"],
+    buckets=LATENCY_BUCKETS,
+)
+TEXTS_ANALYZED = Counter(
+    "toxmon_texts_analyzed_total", "Texts scored, by verdict.", ["verdict"]
+)
+LABEL_SCORE = Histogram(
+    "toxmon_label_score", "Scores given to texts, by label.", ["label"], buckets=SCORE_BUCKETS
+)
+WINDOWS_PER_TEXT = Histogram(
+    "toxmon_windows_per_text",
+    "Model windows needed per text (more than one for texts over 512 tokens).",
+    buckets=WINDOW_BUCKETS,
+)
+MODEL_LOAD_SECONDS = Gauge(
+    "toxmon_model_load_seconds",
+    "Seconds the last engine load took.",
+    multiprocess_mode="max",
+)
+MODEL_INFO = Gauge(
+    "toxmon_model_info",
+    "The engine and model that answer (value 1).",
+    ["engine", "model"],
+    multiprocess_mode="max",
+)
+FALLBACK_ACTIVE = Gauge(
+    "toxmon_fallback_active",
+    "1 when the offline fallback engine answers instead of the configured model.",
+    multiprocess_mode="max",
+)
+ANALYSES_STORED = Counter("toxmon_analyses_stored_total", "Analyses written to the database.")
+PREDICTION_FAILURES = Counter(
+    "toxmon_prediction_failures_total", "Predictions that raised an error.", ["engine"]
+)
+
+
+def engine_loaded(engine: "Engine", *, seconds: float) -> None:
+    """Record which engine a process loaded and how long it took."""
+    MODEL_LOAD_SECONDS.set(seconds)
+    MODEL_INFO.labels(engine=engine.engine, model=engine.model).set(1)
+    FALLBACK_ACTIVE.set(1 if engine.fallback else 0)
+
+
+def prediction_observed(
+    *, engine: str, seconds: float, verdicts: list[str], scores: list[dict[str, float]],
+    windows: list[int],
+) -> None:
+    """Record one successful call of the engine."""
+    INFERENCE_SECONDS.labels(engine=engine).observe(seconds)
+    for verdict, text_scores, text_windows in zip(verdicts, scores, windows, strict=True):
+        TEXTS_ANALYZED.labels(verdict=verdict).inc()
+        WINDOWS_PER_TEXT.observe(text_windows)
+        for label, score in text_scores.items():
+            LABEL_SCORE.labels(label=label).observe(score)

@@ -1,0 +1,52 @@
+"""Split long texts into overlapping token windows and merge their scores.
+
+The model reads at most 512 tokens. Cutting the rest off would hide an insult at the end of a
+long comment, so a long text is read as overlapping windows and each label keeps its highest
+score over the windows.
+"""
+
+from collections.abc import Iterable, Mapping, Sequence
+
+# Room for [CLS] and [SEP] inside the model's 512 positions.
+SPECIAL_TOKENS = 2
+# Tokens shared by neighbouring windows, so a phrase cut by one window is whole in the next.
+DEFAULT_OVERLAP = 64
+
+
+def window_spans(
+    offsets: Sequence[tuple[int, int]],
+    *,
+    max_tokens: int,
+    overlap: int = DEFAULT_OVERLAP,
+) -> list[tuple[int, int]]:
+    """Return character spans of overlapping windows of at most max_tokens tokens each.
+
+    `offsets` are the (start, end) character offsets of the text's tokens, without special
+    tokens. A text that fits gives one window, from its first to its last token.
+    """
+    if max_tokens < 1:
+        raise ValueError("max_tokens must be at least 1")
+    if not 0 <= overlap < max_tokens:
+        raise ValueError("overlap must be smaller than max_tokens")
+    if not offsets:
+        return []
+    stride = max_tokens - overlap
+    spans = []
+    first = 0
+    while True:
+        last = min(first + max_tokens, len(offsets)) - 1
+        spans.append((offsets[first][0], offsets[last][1]))
+        if last == len(offsets) - 1:
+            return spans
+        first += stride
+
+
+def max_over_windows(window_scores: Iterable[Mapping[str, float]]) -> dict[str, float]:
+    """Return each label's highest score over the windows, keeping the label order."""
+    merged: dict[str, float] = {}
+    for scores in window_scores:
+        for label, score in scores.items():
+            merged[label] = max(score, merged.get(label, score))
+    if not merged:
+        raise ValueError("no windows to merge")
+    return merged

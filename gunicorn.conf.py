@@ -1,0 +1,43 @@
+"""gunicorn settings for toxmon, each overridable from the environment.
+
+Read by `make run`, the Docker entrypoint and the tests that serve the app.
+"""
+
+import os
+import shutil
+import tempfile
+from pathlib import Path
+
+bind = os.environ.get("GUNICORN_BIND", "127.0.0.1:8000")
+workers = int(os.environ.get("GUNICORN_WORKERS", "2"))
+threads = int(os.environ.get("GUNICORN_THREADS", "2"))
+# Loading the model takes seconds; a worker that answers nothing for this long is stuck.
+timeout = int(os.environ.get("GUNICORN_TIMEOUT", "60"))
+graceful_timeout = 30
+keepalive = 5
+# Each worker loads its own copy of the model after the fork: torch's thread pools do not
+# survive a fork, so the app is not preloaded in the master.
+preload_app = False
+accesslog = "-"
+errorlog = "-"
+loglevel = os.environ.get("GUNICORN_LOG_LEVEL", "info")
+access_log_format = '%(h)s "%(r)s" %(s)s %(b)s %(M)sms'
+
+# Every worker writes its metrics to files in this directory and /metrics adds them up.
+# It must be set before prometheus_client is imported anywhere, hence here at the top.
+if "PROMETHEUS_MULTIPROC_DIR" not in os.environ:
+    os.environ["PROMETHEUS_MULTIPROC_DIR"] = tempfile.mkdtemp(prefix="toxmon-metrics-")
+METRICS_DIR = Path(os.environ["PROMETHEUS_MULTIPROC_DIR"])
+
+
+def on_starting(server):
+    """Empty the metrics directory: files left by an earlier run would be added to this one."""
+    shutil.rmtree(METRICS_DIR, ignore_errors=True)
+    METRICS_DIR.mkdir(parents=True, exist_ok=True)
+
+
+def child_exit(server, worker):
+    """Drop the live gauges of a worker that exited."""
+    from prometheus_client import multiprocess
+
+    multiprocess.mark_process_dead(worker.pid)

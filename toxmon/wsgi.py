@@ -1,0 +1,15 @@
+"""WSGI entry point: build the Django application, then load the model before serving."""
+
+import os
+
+from django.core.wsgi import get_wsgi_application
+
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "toxmon.settings")
+
+application = get_wsgi_application()
+
+# Warm-up: load the engine now, once per process, so no request pays for it. With
+# TOXMON_REQUIRE_MODEL=1 a missing model raises here and the worker refuses to boot.
+from analyzer.classifier import classifier_get  # noqa: E402
+
+classifier_get()

@@ -22,9 +22,7 @@ INFERENCE_SECONDS = Histogram(
     ["engine"],
     buckets=LATENCY_BUCKETS,
 )
-TEXTS_ANALYZED = Counter(
-    "toxmon_texts_analyzed_total", "Texts scored, by verdict.", ["verdict"]
-)
+TEXTS_ANALYZED = Counter("toxmon_texts_analyzed_total", "Texts scored, by verdict.", ["verdict"])
 LABEL_SCORE = Histogram(
     "toxmon_label_score", "Scores given to texts, by label.", ["label"], buckets=SCORE_BUCKETS
 )
@@ -63,7 +61,11 @@ def engine_loaded(engine: "Engine", *, seconds: float) -> None:
 
 
 def prediction_observed(
-    *, engine: str, seconds: float, verdicts: list[str], scores: list[dict[str, float]],
+    *,
+    engine: str,
+    seconds: float,
+    verdicts: list[str],
+    scores: list[dict[str, float]],
     windows: list[int],
 ) -> None:
     """Record one successful call of the engine."""

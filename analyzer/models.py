@@ -1,6 +1,15 @@
+from dataclasses import dataclass
+
 from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
+
+
+@dataclass(frozen=True)
+class LabelScore:
+    label: str
+    score: float
+    flagged: bool
 
 
 class Verdict(models.TextChoices):
@@ -41,8 +50,17 @@ class Analysis(models.Model):
         indexes = [models.Index(fields=["top_label", "created_at"])]
 
     def __str__(self) -> str:
-        return f"{self.get_verdict_display()} ({self.top_label} {self.max_score:.0%}): {self.text[:60]}"
+        summary = f"{self.get_verdict_display()} ({self.top_label} {self.max_score:.0%})"
+        return f"{summary}: {self.text[:60]}"
 
     @property
     def is_toxic(self) -> bool:
         return self.verdict == Verdict.TOXIC
+
+    @property
+    def label_scores(self) -> list[LabelScore]:
+        """Every label's score in the model's order, flagged at or above the threshold."""
+        return [
+            LabelScore(label=label, score=score, flagged=score >= self.threshold)
+            for label, score in self.scores.items()
+        ]

@@ -17,15 +17,18 @@ def window_spans(
     offsets: Sequence[tuple[int, int]],
     *,
     max_tokens: int,
-    overlap: int = DEFAULT_OVERLAP,
+    overlap: int | None = None,
 ) -> list[tuple[int, int]]:
     """Return character spans of overlapping windows of at most max_tokens tokens each.
 
     `offsets` are the (start, end) character offsets of the text's tokens, without special
-    tokens. A text that fits gives one window, from its first to its last token.
+    tokens. A text that fits gives one window, from its first to its last token. The overlap
+    defaults to 64 tokens, or a quarter of a window when windows are small.
     """
     if max_tokens < 1:
         raise ValueError("max_tokens must be at least 1")
+    if overlap is None:
+        overlap = min(DEFAULT_OVERLAP, max_tokens // 4)
     if not 0 <= overlap < max_tokens:
         raise ValueError("overlap must be smaller than max_tokens")
     if not offsets:

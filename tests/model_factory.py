@@ -11,15 +11,15 @@ TOXIC_BERT_LABELS = ("toxic", "severe_toxic", "obscene", "threat", "insult", "id
 
 # Enough real words for sentences in tests to tokenize into whole words, not [UNK].
 WORDS = """
-the a an and or but is are was were be been you your i me my we our they them he she it this
-that these those to of in on at for with from by as not no yes very so too quite really just
-have has had do does did will would can could should may might must shall am
+the a an and or but is are was were be been you your i me my we our they them he she it
+this that these those to of in on at for with from by as not no yes very so too quite
+really just have has had do does did will would can could should may might must shall am
 good great nice kind friendly lovely wonderful happy thank thanks please hello hi welcome
-day days today week morning evening night weather sunny rain home work people friend friends
-bad stupid idiot idiots dumb moron fool hate kill die ugly disgusting trash garbage loser
-complete total absolute utterly really shut up go away get out
-what why how when where who which there here now then again always never sometimes
-comment comments sentence post thread article read write said say think know see like love
+day days today week morning evening night weather sunny rain home work people friend
+friends bad stupid idiot idiots dumb moron fool hate kill die ugly disgusting trash
+garbage loser complete total absolute utterly really shut up go away get out what why how
+when where who which there here now then again always never sometimes comment comments
+sentence post thread article read write said say think know see like love
 """.split()
 SPECIAL_TOKENS = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"]
 PUNCTUATION = list(".,!?'\"-:;()")
@@ -46,10 +46,18 @@ def build_bert(directory: Path, *, size: str = "tiny", seed: int = 0) -> Path:
     tokenizer.model_max_length = 512
 
     dimensions = {
-        "tiny": {"hidden_size": 32, "num_hidden_layers": 2, "num_attention_heads": 2,
-                 "intermediate_size": 64},
-        "base": {"hidden_size": 768, "num_hidden_layers": 12, "num_attention_heads": 12,
-                 "intermediate_size": 3072},
+        "tiny": {
+            "hidden_size": 32,
+            "num_hidden_layers": 2,
+            "num_attention_heads": 2,
+            "intermediate_size": 64,
+        },
+        "base": {
+            "hidden_size": 768,
+            "num_hidden_layers": 12,
+            "num_attention_heads": 12,
+            "intermediate_size": 3072,
+        },
     }[size]
     config = BertConfig(
         vocab_size=len(tokenizer),

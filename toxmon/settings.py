@@ -1,6 +1,7 @@
 """Settings for toxmon, read from the environment (see the settings table in README.md)."""
 
 import os
+import secrets
 from pathlib import Path
 
 import dj_database_url
@@ -31,7 +32,8 @@ if not SECRET_KEY:
             "DJANGO_SECRET_KEY is not set. Set it to a long random string "
             "(`make run` creates one for local use in data/secret_key)."
         )
-    SECRET_KEY = "debug-only-insecure-key"
+    # Debug only: a key per process, so there is still no secret written in the code.
+    SECRET_KEY = secrets.token_urlsafe(50)
 
 ALLOWED_HOSTS = env_list("DJANGO_ALLOWED_HOSTS", "127.0.0.1,localhost")
 CSRF_TRUSTED_ORIGINS = env_list("DJANGO_CSRF_TRUSTED_ORIGINS", "")
@@ -173,3 +175,14 @@ TOXMON_THRESHOLD = float(os.environ.get("TOXMON_THRESHOLD", "0.5"))
 if not 0.0 < TOXMON_THRESHOLD <= 1.0:
     raise ImproperlyConfigured("TOXMON_THRESHOLD must be in (0, 1].")
 TOXMON_MAX_CHARS = int(os.environ.get("TOXMON_MAX_CHARS", "10000"))
+
+# Monitoring (docs/monitoring.md). /metrics answers only these client addresses or networks;
+# everyone else gets 403. Prometheus must scrape the app directly, not through a proxy.
+TOXMON_METRICS_ALLOWED_IPS = env_list("TOXMON_METRICS_ALLOWED_IPS", "127.0.0.1,::1")
+# gunicorn's workers add up their metrics through files in PROMETHEUS_MULTIPROC_DIR
+# (gunicorn.conf.py). Any other process (manage.py, the test runner) keeps its metrics in memory,
+# so a command run beside the server neither fails on a missing directory nor adds its own
+# counts to the server's. gunicorn's master sets SERVER_SOFTWARE for its workers, and this runs
+# before django_prometheus imports prometheus_client, which reads the variable once.
+if not os.environ.get("SERVER_SOFTWARE", "").startswith("gunicorn/"):
+    os.environ.pop("PROMETHEUS_MULTIPROC_DIR", None)

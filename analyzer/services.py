@@ -1,0 +1,87 @@
+"""What toxmon does with a text: score it with the engine, decide the verdict, store it."""
+
+import logging
+import time
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+
+from django.conf import settings
+from django.db import transaction
+
+from analyzer import classifier, metrics
+from analyzer.models import Analysis, Verdict
+
+logger = logging.getLogger(__name__)
+
+
+class PredictionFailed(RuntimeError):
+    """The engine could not score the text; nothing was stored."""
+
+
+@dataclass(frozen=True)
+class Judgement:
+    verdict: str
+    top_label: str
+    max_score: float
+
+
+def judgement_from_scores(scores: Mapping[str, float], *, threshold: float) -> Judgement:
+    """Return the verdict: toxic when any label scores at or above the threshold."""
+    if not scores:
+        raise ValueError("no scores to judge")
+    # On a tie the label that comes first in the model's order wins, so verdicts are stable.
+    top_label = max(scores, key=lambda label: scores[label])
+    max_score = scores[top_label]
+    verdict = Verdict.TOXIC if max_score >= threshold else Verdict.NOT_TOXIC
+    return Judgement(verdict=verdict, top_label=top_label, max_score=max_score)
+
+
+def analyses_build(*, texts: Sequence[str]) -> list[Analysis]:
+    """Score the texts in one engine call and return validated, unsaved analyses."""
+    try:
+        engine = classifier.classifier_get()
+    except classifier.ModelUnavailable as error:
+        raise PredictionFailed(str(error)) from error
+    started = time.perf_counter()
+    try:
+        predictions = engine.predict(list(texts))
+    except Exception as error:
+        metrics.PREDICTION_FAILURES.labels(engine=engine.engine).inc()
+        logger.exception("The %s engine failed to score %d text(s)", engine.engine, len(texts))
+        raise PredictionFailed(f"the {engine.engine} engine failed: {error}") from error
+    seconds = time.perf_counter() - started
+    threshold = settings.TOXMON_THRESHOLD
+    analyses = []
+    for text, prediction in zip(texts, predictions, strict=True):
+        judgement = judgement_from_scores(prediction.scores, threshold=threshold)
+        analysis = Analysis(
+            text=text,
+            scores=prediction.scores,
+            verdict=judgement.verdict,
+            top_label=judgement.top_label,
+            max_score=judgement.max_score,
+            threshold=threshold,
+            engine=engine.engine,
+            model_name=engine.model,
+            latency_ms=round(seconds * 1000, 2),
+            windows=prediction.windows,
+        )
+        analysis.full_clean()
+        analyses.append(analysis)
+    metrics.prediction_observed(
+        engine=engine.engine,
+        seconds=seconds,
+        verdicts=[analysis.verdict for analysis in analyses],
+        scores=[prediction.scores for prediction in predictions],
+        windows=[prediction.windows for prediction in predictions],
+    )
+    return analyses
+
+
+def analysis_create(*, text: str) -> Analysis:
+    """Score one text and store it; nothing is stored when scoring fails."""
+    [analysis] = analyses_build(texts=[text])
+    with transaction.atomic():
+        analysis.save()
+    metrics.ANALYSES_STORED.inc()
+    return analysis

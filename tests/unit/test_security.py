@@ -1,0 +1,66 @@
+import os
+import subprocess
+import sys
+
+import pytest
+from django.urls import reverse
+
+from tests.serving import ROOT
+
+pytestmark = pytest.mark.django_db
+
+
+def settings_import(**env: str) -> subprocess.CompletedProcess:
+    """Import toxmon.settings in a fresh interpreter with only the given variables set."""
+    clean = {key: value for key, value in os.environ.items() if not key.startswith("DJANGO_")}
+    return subprocess.run(
+        [sys.executable, "-c", "import toxmon.settings as s; print(s.DEBUG)"],
+        cwd=ROOT,
+        env={**clean, **env},
+        capture_output=True,
+        text=True,
+    )
+
+
+def test_the_server_refuses_to_start_without_a_secret_key():
+    result = settings_import()
+    assert result.returncode != 0
+    assert "DJANGO_SECRET_KEY is not set" in result.stderr
+
+
+def test_debug_is_off_unless_asked_for():
+    result = settings_import(DJANGO_SECRET_KEY="k" * 50)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "False"
+
+
+def test_an_impossible_threshold_stops_start_up():
+    result = settings_import(DJANGO_SECRET_KEY="k" * 50, TOXMON_THRESHOLD="1.5")
+    assert result.returncode != 0
+    assert "TOXMON_THRESHOLD" in result.stderr
+
+
+def test_pages_carry_a_strict_content_security_policy(client, fake_engine):
+    response = client.get(reverse("analyzer:analyze"))
+    policy = response.headers["Content-Security-Policy"]
+    assert "default-src 'self'" in policy
+    assert "script-src 'self'" in policy
+    assert "unsafe-inline" not in policy
+    assert "frame-ancestors 'none'" in policy
+
+
+def test_pages_carry_the_security_headers(client, fake_engine):
+    response = client.get(reverse("analyzer:analyze"))
+    assert response.headers["X-Content-Type-Options"] == "nosniff"
+    assert response.headers["X-Frame-Options"] == "DENY"
+    assert response.headers["Referrer-Policy"] == "same-origin"
+
+
+def test_templates_have_no_inline_script_or_style():
+    for template in (ROOT / "templates").rglob("*.html"):
+        html = template.read_text()
+        assert "<script>" not in html and "style=" not in html and "<style" not in html, template
+
+
+def test_unknown_hosts_are_refused(client, fake_engine):
+    assert client.get("/", HTTP_HOST="evil.example").status_code == 400

@@ -1,0 +1,91 @@
+import pytest
+
+from analyzer.models import Analysis, Verdict
+from analyzer.services import (
+    PredictionFailed,
+    analyses_build,
+    analysis_create,
+    judgement_from_scores,
+)
+
+pytestmark = pytest.mark.django_db
+
+
+def test_a_label_at_the_threshold_makes_the_text_toxic():
+    judgement = judgement_from_scores({"toxic": 0.5, "insult": 0.2}, threshold=0.5)
+    assert judgement.verdict == Verdict.TOXIC
+    assert judgement.top_label == "toxic"
+    assert judgement.max_score == 0.5
+
+
+def test_every_label_below_the_threshold_is_not_toxic():
+    judgement = judgement_from_scores({"toxic": 0.49, "insult": 0.3}, threshold=0.5)
+    assert judgement.verdict == Verdict.NOT_TOXIC
+    assert judgement.top_label == "toxic"
+
+
+def test_the_top_label_is_the_highest_score_whatever_its_position():
+    judgement = judgement_from_scores({"toxic": 0.6, "threat": 0.1, "insult": 0.8}, threshold=0.9)
+    assert (judgement.top_label, judgement.verdict) == ("insult", Verdict.NOT_TOXIC)
+
+
+def test_a_tie_goes_to_the_label_the_model_lists_first():
+    assert judgement_from_scores({"obscene": 0.7, "insult": 0.7}, threshold=0.5).top_label == (
+        "obscene"
+    )
+
+
+def test_judging_no_scores_is_an_error():
+    with pytest.raises(ValueError):
+        judgement_from_scores({}, threshold=0.5)
+
+
+def test_a_successful_analysis_stores_exactly_one_complete_row(fake_engine, settings):
+    settings.TOXMON_THRESHOLD = 0.5
+    analysis = analysis_create(text="You are a complete idiot")
+    assert Analysis.objects.count() == 1
+    stored = Analysis.objects.get()
+    assert stored.pk == analysis.pk
+    assert stored.text == "You are a complete idiot"
+    assert stored.verdict == Verdict.TOXIC
+    assert stored.top_label == "toxic"
+    assert stored.max_score == pytest.approx(0.97)
+    assert list(stored.scores) == list(fake_engine.labels)
+    assert stored.engine == "fake" and stored.model_name == "fake-toxic-bert"
+    assert stored.threshold == 0.5
+    assert stored.latency_ms >= 0
+
+
+def test_the_threshold_setting_decides_the_verdict(fake_engine, settings):
+    settings.TOXMON_THRESHOLD = 0.99
+    assert analysis_create(text="You are a complete idiot").verdict == Verdict.NOT_TOXIC
+
+
+def test_a_failing_model_stores_nothing_and_says_so(fake_engine):
+    fake_engine.error = RuntimeError("out of memory")
+    with pytest.raises(PredictionFailed, match="out of memory"):
+        analysis_create(text="anything")
+    assert Analysis.objects.count() == 0
+
+
+def test_the_next_request_after_a_failure_works(fake_engine):
+    fake_engine.error = RuntimeError("boom")
+    with pytest.raises(PredictionFailed):
+        analysis_create(text="first")
+    fake_engine.error = None
+    analysis_create(text="second")
+    assert list(Analysis.objects.values_list("text", flat=True)) == ["second"]
+
+
+def test_building_many_analyses_calls_the_engine_once_and_stores_nothing(fake_engine):
+    analyses = analyses_build(texts=["hello", "idiot"])
+    assert fake_engine.calls == [["hello", "idiot"]]
+    assert [analysis.verdict for analysis in analyses] == [Verdict.NOT_TOXIC, Verdict.TOXIC]
+    assert Analysis.objects.count() == 0
+
+
+def test_the_toxic_queryset_returns_only_toxic_analyses(fake_engine):
+    analysis_create(text="idiot")
+    analysis_create(text="hello")
+    assert list(Analysis.objects.toxic().values_list("text", flat=True)) == ["idiot"]
+    assert list(Analysis.objects.not_toxic().values_list("text", flat=True)) == ["hello"]

@@ -1,0 +1,15 @@
+from django.urls import resolve, reverse
+
+
+def test_the_form_is_the_home_page():
+    assert reverse("analyzer:analyze") == "/"
+    assert resolve("/").view_name == "analyzer:analyze"
+
+
+def test_healthz_url():
+    assert reverse("analyzer:healthz") == "/healthz"
+    assert resolve("/healthz").view_name == "analyzer:healthz"
+
+
+def test_admin_url():
+    assert reverse("admin:analyzer_analysis_changelist") == "/admin/analyzer/analysis/"

@@ -25,7 +25,9 @@ access_log_format = '%(h)s "%(r)s" %(s)s %(b)s %(M)sms'
 
 # Every worker writes its metrics to files in this directory and /metrics adds them up.
 # It must be set before prometheus_client is imported anywhere, hence here at the top.
-if "PROMETHEUS_MULTIPROC_DIR" not in os.environ:
+# toxmon/settings.py drops the variable in every process that is not a gunicorn worker.
+METRICS_DIR_IS_TEMPORARY = not os.environ.get("PROMETHEUS_MULTIPROC_DIR")
+if METRICS_DIR_IS_TEMPORARY:
     os.environ["PROMETHEUS_MULTIPROC_DIR"] = tempfile.mkdtemp(prefix="toxmon-metrics-")
 METRICS_DIR = Path(os.environ["PROMETHEUS_MULTIPROC_DIR"])
 
@@ -41,3 +43,9 @@ def child_exit(server, worker):
     from prometheus_client import multiprocess
 
     multiprocess.mark_process_dead(worker.pid)
+
+
+def on_exit(server):
+    """Remove the metrics directory this run made up; a configured one is emptied next start."""
+    if METRICS_DIR_IS_TEMPORARY:
+        shutil.rmtree(METRICS_DIR, ignore_errors=True)

@@ -1,12 +1,22 @@
-"""toxmon's own Prometheus metrics, served at /metrics beside django-prometheus' ones.
+"""toxmon's own Prometheus metrics, and the /metrics view that serves them.
 
 Under gunicorn every worker writes its values to PROMETHEUS_MULTIPROC_DIR (set by
-gunicorn.conf.py) and /metrics adds them up, so the gauges say how to combine workers.
+gunicorn.conf.py) and /metrics adds them up, so the gauges say how to combine workers: the
+largest value among the workers alive ("livemax"), forgetting workers that exited.
 """
 
+import ipaddress
+import logging
 from typing import TYPE_CHECKING
 
+from django.conf import settings
+from django.core.exceptions import ImproperlyConfigured
+from django.http import HttpRequest, HttpResponse, HttpResponseForbidden
+from django.views.decorators.http import require_GET
+from django_prometheus.exports import ExportToDjangoView
 from prometheus_client import Counter, Gauge, Histogram
+
+from analyzer.models import Verdict
 
 if TYPE_CHECKING:
     from analyzer.classifier import Engine
@@ -34,18 +44,18 @@ WINDOWS_PER_TEXT = Histogram(
 MODEL_LOAD_SECONDS = Gauge(
     "toxmon_model_load_seconds",
     "Seconds the last engine load took.",
-    multiprocess_mode="max",
+    multiprocess_mode="livemax",
 )
 MODEL_INFO = Gauge(
     "toxmon_model_info",
     "The engine and model that answer (value 1).",
     ["engine", "model"],
-    multiprocess_mode="max",
+    multiprocess_mode="livemax",
 )
 FALLBACK_ACTIVE = Gauge(
     "toxmon_fallback_active",
     "1 when the offline fallback engine answers instead of the configured model.",
-    multiprocess_mode="max",
+    multiprocess_mode="livemax",
 )
 ANALYSES_STORED = Counter("toxmon_analyses_stored_total", "Analyses written to the database.")
 PREDICTION_FAILURES = Counter(
@@ -53,11 +63,20 @@ PREDICTION_FAILURES = Counter(
 )
 
 
+# Series that exist at 0 from the start, so rates and ratios over them are 0, not missing.
+for verdict in Verdict.values:
+    TEXTS_ANALYZED.labels(verdict=verdict)
+
+logger = logging.getLogger(__name__)
+
+
 def engine_loaded(engine: "Engine", *, seconds: float) -> None:
     """Record which engine a process loaded and how long it took."""
     MODEL_LOAD_SECONDS.set(seconds)
     MODEL_INFO.labels(engine=engine.engine, model=engine.model).set(1)
     FALLBACK_ACTIVE.set(1 if engine.fallback else 0)
+    INFERENCE_SECONDS.labels(engine=engine.engine)
+    PREDICTION_FAILURES.labels(engine=engine.engine)
 
 
 def prediction_observed(
@@ -75,3 +94,42 @@ def prediction_observed(
         WINDOWS_PER_TEXT.observe(text_windows)
         for label, score in text_scores.items():
             LABEL_SCORE.labels(label=label).observe(score)
+
+
+def allowed_networks() -> list[ipaddress.IPv4Network | ipaddress.IPv6Network]:
+    """Return the networks of TOXMON_METRICS_ALLOWED_IPS (a bare address is a /32 or /128)."""
+    networks = []
+    for entry in settings.TOXMON_METRICS_ALLOWED_IPS:
+        try:
+            networks.append(ipaddress.ip_network(entry, strict=False))
+        except ValueError as error:
+            raise ImproperlyConfigured(
+                f"TOXMON_METRICS_ALLOWED_IPS: {entry!r} is not an IP address or network"
+            ) from error
+    return networks
+
+
+def client_allowed(remote_addr: str) -> bool:
+    """Return whether a client at remote_addr may read the metrics."""
+    try:
+        address = ipaddress.ip_address(remote_addr)
+    except ValueError:
+        return False
+    # A dual-stack socket reports IPv4 clients as ::ffff:a.b.c.d.
+    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped:
+        address = address.ipv4_mapped
+    return any(address in network for network in allowed_networks())
+
+
+@require_GET
+def metrics_export(request: HttpRequest) -> HttpResponse:
+    """Serve the metrics of every worker to allowed clients, 403 to everyone else."""
+    # REMOTE_ADDR, never X-Forwarded-For: a client can write that header itself.
+    remote_addr = request.META.get("REMOTE_ADDR", "")
+    if not client_allowed(remote_addr):
+        logger.warning("Refused /metrics to %s (not in TOXMON_METRICS_ALLOWED_IPS)", remote_addr)
+        return HttpResponseForbidden(
+            "Metrics are served only to the addresses in TOXMON_METRICS_ALLOWED_IPS.\n",
+            content_type="text/plain",
+        )
+    return ExportToDjangoView(request)

@@ -9,9 +9,9 @@ SECRET_KEY_FILE := data/secret_key
 # A laptop run keeps a generated key in data/; production sets DJANGO_SECRET_KEY itself.
 WITH_SECRET = DJANGO_SECRET_KEY="$${DJANGO_SECRET_KEY:-$$(cat $(SECRET_KEY_FILE))}"
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
-DEBIAN_PACKAGES := prometheus prometheus-node-exporter prometheus-alertmanager chromium
 
-.PHONY: install system-deps run serve test test-unit test-integration lint format clean
+.PHONY: install system-deps run serve superuser tiny-model test test-unit test-integration \
+	lint format clean
 
 install: $(INSTALLED)
 
@@ -48,14 +48,24 @@ run: install $(SECRET_KEY_FILE)
 serve:
 	$(WITH_SECRET) $(BIN)/gunicorn -c gunicorn.conf.py toxmon.wsgi
 
+# The first admin account: asks for a name and a password.
+superuser: install $(SECRET_KEY_FILE)
+	$(WITH_SECRET) $(MANAGE) migrate --noinput --verbosity 0
+	$(WITH_SECRET) $(MANAGE) createsuperuser
+
+# A toxic-bert-shaped model with random weights, for trying the six-label table offline:
+# `make tiny-model && TOXMON_MODEL=models/tiny-toxic-bert make run`.
+tiny-model: install
+	$(BIN)/python -m tests.model_factory models/tiny-toxic-bert
+
 test: install system-deps lint
-	$(BIN)/pytest
+	$(BIN)/pytest --junitxml=reports/junit.xml
 
 test-unit: install
-	$(BIN)/pytest -m unit
+	$(BIN)/pytest -m unit --junitxml=reports/junit-unit.xml
 
-test-integration: install
-	$(BIN)/pytest -m integration
+test-integration: install system-deps
+	$(BIN)/pytest -m integration --junitxml=reports/junit-integration.xml
 
 lint: install
 	$(BIN)/ruff check .

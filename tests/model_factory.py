@@ -74,3 +74,13 @@ def build_bert(directory: Path, *, size: str = "tiny", seed: int = 0) -> Path:
     model.save_pretrained(directory)
     tokenizer.save_pretrained(directory)
     return directory
+
+
+if __name__ == "__main__":
+    import argparse
+
+    parser = argparse.ArgumentParser(description=build_bert.__doc__)
+    parser.add_argument("directory", type=Path)
+    parser.add_argument("--size", choices=["tiny", "base"], default="tiny")
+    arguments = parser.parse_args()
+    print(build_bert(arguments.directory, size=arguments.size))

@@ -18,6 +18,9 @@ keepalive = 5
 # Each worker loads its own copy of the model after the fork: torch's thread pools do not
 # survive a fork, so the app is not preloaded in the master.
 preload_app = False
+# gunicorn 27's control socket has one fixed path per user, so two servers on one machine
+# (tests, a benchmark beside `make run`) would take it from each other; nothing here uses it.
+control_socket_disable = True
 accesslog = "-"
 errorlog = "-"
 loglevel = os.environ.get("GUNICORN_LOG_LEVEL", "info")

@@ -1,3 +1,5 @@
+import math
+
 from django import template
 
 register = template.Library()
@@ -5,5 +7,9 @@ register = template.Library()
 
 @register.filter
 def percent(score: float) -> str:
-    """Format a 0-1 score as a percentage with one decimal, e.g. 0.9731 -> "97.3%"."""
-    return f"{score * 100:.1f}%"
+    """Format a 0-1 score as a percentage with one decimal, e.g. 0.9731 -> "97.3%".
+
+    Rounds down, so a score just under the threshold never reads as the threshold itself
+    (0.4999 shows 49.9%, not an unflagged 50.0%).
+    """
+    return f"{math.floor(score * 1000) / 10:.1f}%"

@@ -64,3 +64,20 @@ def test_templates_have_no_inline_script_or_style():
 
 def test_unknown_hosts_are_refused(client, fake_engine):
     assert client.get("/", HTTP_HOST="evil.example").status_code == 400
+
+
+def test_database_url_switches_to_postgresql_with_query_metrics():
+    result = subprocess.run(
+        [sys.executable, "-c", "import toxmon.settings as s; print(s.DATABASES['default'])"],
+        cwd=ROOT,
+        env={
+            **os.environ,
+            "DJANGO_SECRET_KEY": "k" * 50,
+            "DATABASE_URL": "postgres://toxmon:secret@db.internal:5432/toxmon",
+        },
+        capture_output=True,
+        text=True,
+    )
+    assert result.returncode == 0, result.stderr
+    assert "'ENGINE': 'django_prometheus.db.backends.postgresql'" in result.stdout
+    assert "'HOST': 'db.internal'" in result.stdout and "'NAME': 'toxmon'" in result.stdout

@@ -77,3 +77,18 @@ format: install
 
 clean:
 	rm -rf $(VENV) staticfiles .pytest_cache reports
+
+# Monitoring (docs/monitoring.md).
+.PHONY: dashboards monitor test-monitoring
+
+# Regenerate the Grafana dashboard JSON from monitoring/grafana/generate_dashboard.py.
+dashboards: install
+	$(BIN)/python monitoring/grafana/generate_dashboard.py
+
+# Prometheus, node-exporter and Alertmanager in the foreground against `make run`; Ctrl-C stops.
+monitor: install system-deps
+	$(BIN)/python monitoring/stack.py
+
+test-monitoring: install system-deps
+	$(BIN)/pytest tests/unit/test_metrics.py tests/integration/test_monitoring_config.py \
+		tests/integration/test_monitoring_stack.py --junitxml=reports/junit-monitoring.xml

@@ -75,8 +75,11 @@ def engine_loaded(engine: "Engine", *, seconds: float) -> None:
     MODEL_LOAD_SECONDS.set(seconds)
     MODEL_INFO.labels(engine=engine.engine, model=engine.model).set(1)
     FALLBACK_ACTIVE.set(1 if engine.fallback else 0)
+    # Series that exist from the load on, so panels and alerts see 0 before the first text.
     INFERENCE_SECONDS.labels(engine=engine.engine)
     PREDICTION_FAILURES.labels(engine=engine.engine)
+    for label in engine.labels:
+        LABEL_SCORE.labels(label=label)
 
 
 def prediction_observed(

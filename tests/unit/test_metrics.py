@@ -94,6 +94,7 @@ def test_loading_the_fallback_engine_raises_the_fallback_flag():
     class Fallback:
         engine = "profanity-check"
         model = "alt-profanity-check 1.9.1"
+        labels = ("offensive",)
         fallback = True
 
     metrics.engine_loaded(Fallback(), seconds=1.5)
@@ -101,11 +102,12 @@ def test_loading_the_fallback_engine_raises_the_fallback_flag():
     assert sample("toxmon_fallback_active") == 1
     assert sample("toxmon_model_load_seconds") == 1.5
     assert sample("toxmon_model_info", engine="profanity-check", model="alt-profanity-check 1.9.1")
-    # Created at 0, so failure-rate panels and alerts have a series before the first failure.
+    # Created at 0, so panels and alerts have series before the first text or failure.
     assert (
         REGISTRY.get_sample_value("toxmon_prediction_failures_total", {"engine": "profanity-check"})
         == 0
     )
+    assert REGISTRY.get_sample_value("toxmon_label_score_count", {"label": "offensive"}) is not None
 
 
 def test_the_committed_dashboard_is_what_the_generator_builds():

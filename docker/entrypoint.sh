@@ -8,4 +8,11 @@ if [ "${TOXMON_MIGRATE:-1}" != "0" ]; then
     python manage.py migrate --noinput
 fi
 
+# Prometheus finds each replica by its IP address and scrapes it with that address as the Host
+# header. Django refuses hosts it does not know, so a replica also answers to its own IPs.
+if [ "${TOXMON_ALLOW_OWN_IP:-1}" = "1" ] && own_ips=$(hostname -i 2>/dev/null); then
+    DJANGO_ALLOWED_HOSTS="${DJANGO_ALLOWED_HOSTS:-127.0.0.1,localhost},$(echo $own_ips | tr ' ' ',')"
+    export DJANGO_ALLOWED_HOSTS
+fi
+
 exec "$@"

@@ -526,6 +526,26 @@ def test_entrypoint_does_not_serve_when_migrations_fail(tmp_path, fake_python):
     assert "served" not in (tmp_path / "calls").read_text()
 
 
+def test_entrypoint_lets_a_replica_answer_to_its_own_ip_for_prometheus(tmp_path, fake_python):
+    own_ips = subprocess.run(["hostname", "-i"], capture_output=True, text=True).stdout.split()
+    result = subprocess.run(
+        [str(ROOT / "docker/entrypoint.sh"), "sh", "-c", 'echo "$DJANGO_ALLOWED_HOSTS"'],
+        env={
+            "PATH": f"{fake_python}:{os.environ['PATH']}",
+            "CALLS": str(tmp_path / "calls"),
+            "TOXMON_MIGRATE": "0",
+            "DJANGO_ALLOWED_HOSTS": "toxmon.example.org",
+        },
+        capture_output=True,
+        text=True,
+        timeout=30,
+    )
+    assert result.returncode == 0, result.stderr
+    hosts = result.stdout.strip().split(",")
+    assert hosts[0] == "toxmon.example.org"
+    assert own_ips and set(own_ips) <= set(hosts)
+
+
 @pytest.fixture
 def health_server() -> Iterator[dict]:
     """Serve /healthz on 127.0.0.1 with the status the test puts in state['status']."""

@@ -1,12 +1,15 @@
 import csv
 
-from django.contrib import admin
+from django.contrib import admin, messages
 from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse
+from django.shortcuts import render
+from django.urls import reverse
 from django.utils import timezone
-from django.utils.html import format_html_join
+from django.utils.html import format_html, format_html_join
 
-from analyzer.models import Analysis
+from analyzer.models import Analysis, ApiToken, Batch
+from analyzer.tokens import token_create, token_revoke
 
 CSV_FIXED_COLUMNS = [
     "id",
@@ -20,6 +23,9 @@ CSV_FIXED_COLUMNS = [
     "model",
     "latency_ms",
     "windows",
+    "source",
+    "batch",
+    "line",
 ]
 # A cell starting with one of these runs as a formula when a spreadsheet opens the file.
 FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
@@ -32,14 +38,15 @@ def spreadsheet_safe(value: object) -> object:
     return value
 
 
-def analyses_csv(queryset: QuerySet[Analysis]) -> HttpResponse:
+def analyses_csv(queryset: QuerySet[Analysis], *, filename: str = "") -> HttpResponse:
     """Return the analyses as a CSV file with one column per label seen among them."""
     labels: dict[str, None] = {}
     for scores in queryset.values_list("scores", flat=True):
         labels.update(dict.fromkeys(scores))
     stamp = timezone.now().strftime("%Y%m%d-%H%M%S")
+    filename = filename or f"toxmon-analyses-{stamp}.csv"
     response = HttpResponse(content_type="text/csv; charset=utf-8")
-    response["Content-Disposition"] = f'attachment; filename="toxmon-analyses-{stamp}.csv"'
+    response["Content-Disposition"] = f'attachment; filename="{filename}"'
     writer = csv.writer(response)
     writer.writerow(CSV_FIXED_COLUMNS + list(labels))
     for analysis in queryset.iterator():
@@ -55,6 +62,9 @@ def analyses_csv(queryset: QuerySet[Analysis]) -> HttpResponse:
             analysis.model_name,
             analysis.latency_ms,
             analysis.windows,
+            analysis.source,
+            analysis.batch_id or "",
+            analysis.batch_line or "",
         ]
         row += [analysis.scores.get(label, "") for label in labels]
         writer.writerow([spreadsheet_safe(value) for value in row])
@@ -72,7 +82,7 @@ class AnalysisAdmin(admin.ModelAdmin):
         "latency_ms",
         "created_at",
     ]
-    list_filter = ["verdict", "top_label", "model_name", "engine", "created_at"]
+    list_filter = ["verdict", "top_label", "model_name", "engine", "source", "created_at"]
     search_fields = ["text"]
     date_hierarchy = "created_at"
     actions = ["export_csv"]
@@ -87,6 +97,9 @@ class AnalysisAdmin(admin.ModelAdmin):
         "model_name",
         "latency_ms",
         "windows",
+        "source",
+        "batch_link",
+        "batch_line",
         "created_at",
     ]
     readonly_fields = fields
@@ -111,6 +124,20 @@ class AnalysisAdmin(admin.ModelAdmin):
             ),
         )
 
+    @admin.display(description="batch")
+    def batch_link(self, analysis: Analysis) -> str:
+        if analysis.batch_id is None:
+            return self.get_empty_value_display()
+        url = reverse("admin:analyzer_batch_change", args=[analysis.batch_id])
+        return format_html('<a href="{}">{}</a>', url, analysis.batch)
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[Analysis]:
+        return super().get_queryset(request).select_related("batch")
+
+    def lookup_allowed(self, lookup: str, value: str, request: HttpRequest | None = None) -> bool:
+        # The batch page links to its analyses with ?batch__id__exact=<id>.
+        return lookup == "batch__id__exact" or super().lookup_allowed(lookup, value, request)
+
     @admin.action(description="Export selected analyses as CSV")
     def export_csv(self, request: HttpRequest, queryset: QuerySet[Analysis]) -> HttpResponse:
         return analyses_csv(queryset)
@@ -121,3 +148,94 @@ class AnalysisAdmin(admin.ModelAdmin):
 
     def has_change_permission(self, request: HttpRequest, obj: Analysis | None = None) -> bool:
         return False
+
+
+@admin.register(Batch)
+class BatchAdmin(admin.ModelAdmin):
+    list_display = ["filename", "status", "done", "total", "attempts", "created_at"]
+    list_filter = ["status", "created_at"]
+    search_fields = ["filename"]
+    date_hierarchy = "created_at"
+    fields = [
+        "id",
+        "filename",
+        "column",
+        "status",
+        "error",
+        "done",
+        "total",
+        "analyses_link",
+        "attempts",
+        "task_id",
+        "created_at",
+        "started_at",
+        "heartbeat_at",
+        "finished_at",
+    ]
+    readonly_fields = fields
+
+    @admin.display(description="analyses")
+    def analyses_link(self, batch: Batch) -> str:
+        url = reverse("admin:analyzer_analysis_changelist") + f"?batch__id__exact={batch.pk}"
+        page = reverse("analyzer:batch_detail", args=[batch.pk])
+        return format_html(
+            '<a href="{}">{} stored analyses</a> · <a href="{}">progress and summary</a>',
+            url,
+            batch.analyses.count(),
+            page,
+        )
+
+    # Batches are made by uploading a file on the batch page.
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Batch | None = None) -> bool:
+        return False
+
+
+@admin.register(ApiToken)
+class ApiTokenAdmin(admin.ModelAdmin):
+    list_display = ["name", "prefix", "is_active", "created_by", "created_at", "last_used_at"]
+    list_filter = [("revoked_at", admin.EmptyFieldListFilter)]
+    search_fields = ["name", "prefix"]
+    actions = ["revoke"]
+    readonly_fields = ["prefix", "created_by", "created_at", "revoked_at", "last_used_at"]
+
+    def get_fields(self, request: HttpRequest, obj: ApiToken | None = None) -> list[str]:
+        return ["name"] if obj is None else ["name", *self.readonly_fields]
+
+    @admin.display(boolean=True, description="active")
+    def is_active(self, token: ApiToken) -> bool:
+        return token.is_active
+
+    def save_model(self, request: HttpRequest, obj: ApiToken, form: object, change: bool) -> None:
+        if change:
+            super().save_model(request, obj, form, change)
+            return
+        token, key = token_create(name=obj.name, created_by=request.user)
+        obj.__dict__.update(
+            {field.attname: getattr(token, field.attname) for field in token._meta.concrete_fields}
+        )
+        obj._state.adding = False
+        # Shown by response_add on this one response; only its hash is stored.
+        request.toxmon_new_key = key
+
+    def response_add(
+        self, request: HttpRequest, obj: ApiToken, post_url_continue: str | None = None
+    ) -> HttpResponse:
+        context = {
+            **self.admin_site.each_context(request),
+            "title": "API token created",
+            "token": obj,
+            "key": request.toxmon_new_key,
+            "opts": self.model._meta,
+        }
+        response = render(request, "admin/analyzer/apitoken/created.html", context)
+        response["Cache-Control"] = "no-store"
+        return response
+
+    @admin.action(description="Revoke selected tokens")
+    def revoke(self, request: HttpRequest, queryset: QuerySet[ApiToken]) -> None:
+        for token in queryset:
+            token_revoke(token=token)
+        self.message_user(request, f"Revoked {queryset.count()} token(s).", messages.SUCCESS)

@@ -9,7 +9,7 @@ from django.conf import settings
 from django.db import transaction
 
 from analyzer import classifier, metrics
-from analyzer.models import Analysis, Verdict
+from analyzer.models import Analysis, Source, Verdict
 
 logger = logging.getLogger(__name__)
 
@@ -36,7 +36,7 @@ def judgement_from_scores(scores: Mapping[str, float], *, threshold: float) -> J
     return Judgement(verdict=verdict, top_label=top_label, max_score=max_score)
 
 
-def analyses_build(*, texts: Sequence[str]) -> list[Analysis]:
+def analyses_build(*, texts: Sequence[str], source: str = Source.FORM) -> list[Analysis]:
     """Score the texts in one engine call and return validated, unsaved analyses."""
     try:
         engine = classifier.classifier_get()
@@ -65,6 +65,7 @@ def analyses_build(*, texts: Sequence[str]) -> list[Analysis]:
             model_name=engine.model,
             latency_ms=round(seconds * 1000, 2),
             windows=prediction.windows,
+            source=source,
         )
         analysis.full_clean()
         analyses.append(analysis)
@@ -78,10 +79,16 @@ def analyses_build(*, texts: Sequence[str]) -> list[Analysis]:
     return analyses
 
 
-def analysis_create(*, text: str) -> Analysis:
+def analysis_create(*, text: str, source: str = Source.FORM) -> Analysis:
     """Score one text and store it; nothing is stored when scoring fails."""
-    [analysis] = analyses_build(texts=[text])
-    with transaction.atomic():
-        analysis.save()
-    metrics.ANALYSES_STORED.inc()
+    [analysis] = analyses_create(texts=[text], source=source)
     return analysis
+
+
+def analyses_create(*, texts: Sequence[str], source: str) -> list[Analysis]:
+    """Score the texts in one engine call and store them all, or none when scoring fails."""
+    analyses = analyses_build(texts=texts, source=source)
+    with transaction.atomic():
+        Analysis.objects.bulk_create(analyses)
+    metrics.ANALYSES_STORED.inc(len(analyses))
+    return analyses

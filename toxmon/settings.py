@@ -186,3 +186,19 @@ TOXMON_METRICS_ALLOWED_IPS = env_list("TOXMON_METRICS_ALLOWED_IPS", "127.0.0.1,:
 # before django_prometheus imports prometheus_client, which reads the variable once.
 if not os.environ.get("SERVER_SOFTWARE", "").startswith("gunicorn/"):
     os.environ.pop("PROMETHEUS_MULTIPROC_DIR", None)
+
+# API, explanations and batches (docs/api.md).
+INSTALLED_APPS += ["django_tasks", "django_tasks_db"]
+# Batches run in `manage.py db_worker`, which takes queued tasks from the database.
+TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend", "QUEUES": ["default"]}}
+# Requests per token: "<count>/<second|minute|hour>", counted in the database across workers.
+TOXMON_API_RATE_LIMIT = os.environ.get("TOXMON_API_RATE_LIMIT", "60/minute")
+TOXMON_API_MAX_TEXTS = 32
+# Explanations remove one word at a time; longer texts are explained by groups of words.
+TOXMON_EXPLAIN_MAX_SPANS = int(os.environ.get("TOXMON_EXPLAIN_MAX_SPANS", "64"))
+TOXMON_BATCH_MAX_TEXTS = int(os.environ.get("TOXMON_BATCH_MAX_TEXTS", "10000"))
+TOXMON_BATCH_MAX_BYTES = int(os.environ.get("TOXMON_BATCH_MAX_BYTES", str(20 * 1024 * 1024)))
+# A running batch whose worker stored nothing for this long is resumed (or failed when it has
+# stopped TOXMON_BATCH_MAX_ATTEMPTS times), so a killed worker never leaves it "running".
+TOXMON_BATCH_STALL_SECONDS = int(os.environ.get("TOXMON_BATCH_STALL_SECONDS", "300"))
+TOXMON_BATCH_MAX_ATTEMPTS = int(os.environ.get("TOXMON_BATCH_MAX_ATTEMPTS", "3"))

@@ -14,11 +14,12 @@ import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Protocol
+from typing import Any, Protocol
 
 from django.conf import settings
 
 from analyzer import metrics
+from analyzer.batching import MicroBatcher
 from analyzer.windows import max_over_windows, window_spans
 
 logger = logging.getLogger(__name__)
@@ -48,15 +49,93 @@ class Engine(Protocol):
     def predict(self, texts: Sequence[str]) -> list[Prediction]: ...
 
 
-class TransformersEngine:
+@dataclass(frozen=True)
+class BatchLimits:
+    """How much a worker's concurrent requests may be gathered into one model call."""
+
+    max_texts: int = 8
+    max_tokens: int = 4096
+    max_wait_seconds: float = 0.002
+
+
+class WindowedEngine:
+    """What every model runtime shares: long texts read in windows, each label's maximum kept,
+    and concurrent requests scored in batches when `batch` is given.
+
+    A runtime says how it cuts a text into windows (`_windows`), how many tokens a window costs
+    (`_window_tokens`) and how it scores windows (`_score`: one list of sigmoids per window, in
+    label order).
+    """
+
+    engine: str
+    model: str
+    labels: tuple[str, ...]
+    fallback = False
+
+    def __init__(self, *, batch: BatchLimits | None = None) -> None:
+        # Without batching, one model call at a time: each call already uses every core.
+        self._lock = threading.Lock()
+        self.batcher: MicroBatcher[Any, list[float]] | None = None
+        if batch is not None:
+            self.batcher = MicroBatcher(
+                self._score,
+                cost=self._window_tokens,
+                max_items=batch.max_texts,
+                max_tokens=batch.max_tokens,
+                max_wait=batch.max_wait_seconds,
+                name=f"{self.engine}-batcher",
+            )
+
+    def _windows(self, text: str) -> list[Any]:
+        raise NotImplementedError
+
+    def _window_tokens(self, window: Any) -> int:
+        raise NotImplementedError
+
+    def _score(self, windows: Sequence[Any]) -> list[list[float]]:
+        raise NotImplementedError
+
+    def predict(self, texts: Sequence[str]) -> list[Prediction]:
+        if self.batcher is None:
+            windows_per_text = [self._windows(text) for text in texts]
+            with self._lock:
+                scores = self._score([w for windows in windows_per_text for w in windows])
+        else:
+            with self.batcher.incoming() as submit:
+                windows_per_text = [self._windows(text) for text in texts]
+                scores = submit([w for windows in windows_per_text for w in windows])
+        predictions = []
+        position = 0
+        for windows in windows_per_text:
+            window_scores = [
+                dict(zip(self.labels, label_scores, strict=True))
+                for label_scores in scores[position : position + len(windows)]
+            ]
+            position += len(windows)
+            predictions.append(
+                Prediction(scores=max_over_windows(window_scores), windows=len(windows))
+            )
+        return predictions
+
+
+class TransformersEngine(WindowedEngine):
     """toxic-bert (or any multi-label text classifier) through a transformers pipeline."""
 
     engine = "transformers"
-    fallback = False
 
-    def __init__(self, source: str, *, model: str) -> None:
+    def __init__(
+        self,
+        source: str,
+        *,
+        model: str,
+        intra_op_threads: int = 0,
+        batch: BatchLimits | None = None,
+    ) -> None:
+        import torch
         from transformers import pipeline
 
+        if intra_op_threads:
+            torch.set_num_threads(intra_op_threads)
         self.model = model
         self.pipeline = pipeline(
             "text-classification",
@@ -73,41 +152,39 @@ class TransformersEngine:
         self.tokenizer = self.pipeline.tokenizer
         model_positions = min(self.tokenizer.model_max_length, config.max_position_embeddings)
         self.max_tokens = model_positions - self.tokenizer.num_special_tokens_to_add()
-        # The Rust tokenizer refuses concurrent use ("Already borrowed") and torch already uses
-        # every core for one batch, so one prediction at a time per process.
-        self._lock = threading.Lock()
+        # The Rust tokenizer refuses concurrent use ("Already borrowed"): the transformers
+        # wrapper reconfigures it on every call, so cutting windows and scoring take turns.
+        self._tokenizer_lock = threading.Lock()
+        super().__init__(batch=batch)
 
     def windows(self, text: str) -> list[str]:
         """Return the overlapping pieces of text that each fit the model."""
-        encoding = self.tokenizer(
-            text, add_special_tokens=False, return_offsets_mapping=True, verbose=False
-        )
-        spans = window_spans(encoding["offset_mapping"], max_tokens=self.max_tokens)
-        if len(spans) <= 1:
-            return [text]
-        return [text[start:end] for start, end in spans]
+        return [piece for piece, _tokens in self._windows(text)]
 
-    def predict(self, texts: Sequence[str]) -> list[Prediction]:
-        with self._lock:
-            pieces_per_text = [self.windows(text) for text in texts]
-            pieces = [piece for text_pieces in pieces_per_text for piece in text_pieces]
-            outputs = self.pipeline(pieces, batch_size=PIPELINE_BATCH_SIZE)
-        predictions = []
-        position = 0
-        for text_pieces in pieces_per_text:
-            window_outputs = outputs[position : position + len(text_pieces)]
-            position += len(text_pieces)
-            window_scores = [
-                {label: by_label[label] for label in self.labels}
-                for by_label in (
-                    {item["label"]: float(item["score"]) for item in output}
-                    for output in window_outputs
-                )
-            ]
-            predictions.append(
-                Prediction(scores=max_over_windows(window_scores), windows=len(text_pieces))
+    def _windows(self, text: str) -> list[tuple[str, int]]:
+        with self._tokenizer_lock:
+            encoding = self.tokenizer(
+                text, add_special_tokens=False, return_offsets_mapping=True, verbose=False
             )
-        return predictions
+        offsets = encoding["offset_mapping"]
+        spans = window_spans(offsets, max_tokens=self.max_tokens)
+        if len(spans) <= 1:
+            return [(text, len(offsets) + 2)]
+        return [(text[start:end], self.max_tokens + 2) for start, end in spans]
+
+    def _window_tokens(self, window: tuple[str, int]) -> int:
+        return window[1]
+
+    def _score(self, windows: Sequence[tuple[str, int]]) -> list[list[float]]:
+        pieces = [piece for piece, _tokens in windows]
+        with self._tokenizer_lock:
+            outputs = self.pipeline(pieces, batch_size=PIPELINE_BATCH_SIZE)
+        return [
+            [by_label[label] for label in self.labels]
+            for by_label in (
+                {item["label"]: float(item["score"]) for item in output} for output in outputs
+            )
+        ]
 
 
 class ProfanityCheckEngine:
@@ -141,6 +218,48 @@ def model_source(model: str, model_dir: Path) -> str | None:
     return None
 
 
+RUNTIMES = ("torch", "onnx-int8", "onnx-fp32")
+
+
+def runtime_choose(configured: str, source: str) -> str:
+    """Return the runtime to serve: the configured one, or for "auto" the fastest one present."""
+    from analyzer.onnx_export import export_is_complete, onnx_folder
+
+    if configured == "auto":
+        return "onnx-int8" if export_is_complete(onnx_folder(Path(source))) else "torch"
+    if configured not in RUNTIMES:
+        raise ModelUnavailable(f"TOXMON_RUNTIME must be auto or one of {', '.join(RUNTIMES)}")
+    return configured
+
+
+def runtime_load(source: str, *, model: str) -> "WindowedEngine":
+    """Load the model in source on the runtime TOXMON_RUNTIME asks for."""
+    runtime = runtime_choose(settings.TOXMON_RUNTIME, source)
+    batch = (
+        BatchLimits(
+            max_texts=settings.TOXMON_MICROBATCH_MAX_TEXTS,
+            max_tokens=settings.TOXMON_MICROBATCH_MAX_TOKENS,
+            max_wait_seconds=settings.TOXMON_MICROBATCH_WAIT_MS / 1000,
+        )
+        if settings.TOXMON_MICROBATCH
+        else None
+    )
+    threads = settings.TOXMON_INTRA_OP_THREADS
+    if runtime == "torch":
+        return TransformersEngine(source, model=model, intra_op_threads=threads, batch=batch)
+    # Imported here so a server on the torch runtime never needs onnxruntime, and the other way.
+    from analyzer.onnx_engine import OnnxEngine
+    from analyzer.onnx_export import export_is_complete, onnx_folder
+
+    folder = onnx_folder(Path(source))
+    if not export_is_complete(folder):
+        raise ModelUnavailable(
+            f"TOXMON_RUNTIME={runtime} but {folder} holds no ONNX export; "
+            "run `python manage.py fetch_model`"
+        )
+    return OnnxEngine(folder, model=model, runtime=runtime, intra_op_threads=threads, batch=batch)
+
+
 def engine_load() -> Engine:
     """Load the configured model, or the fallback engine when it cannot be had."""
     started = time.perf_counter()
@@ -152,7 +271,7 @@ def engine_load() -> Engine:
                 f"the weights of {settings.TOXMON_MODEL} are not on this machine "
                 f"(looked in {settings.TOXMON_MODEL_DIR}); run `python manage.py fetch_model`"
             )
-        engine = TransformersEngine(source, model=settings.TOXMON_MODEL)
+        engine = runtime_load(source, model=settings.TOXMON_MODEL)
     except Exception as error:
         if settings.TOXMON_REQUIRE_MODEL:
             raise ModelUnavailable(

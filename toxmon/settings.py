@@ -202,3 +202,19 @@ TOXMON_BATCH_MAX_BYTES = int(os.environ.get("TOXMON_BATCH_MAX_BYTES", str(20 * 1
 # stopped TOXMON_BATCH_MAX_ATTEMPTS times), so a killed worker never leaves it "running".
 TOXMON_BATCH_STALL_SECONDS = int(os.environ.get("TOXMON_BATCH_STALL_SECONDS", "300"))
 TOXMON_BATCH_MAX_ATTEMPTS = int(os.environ.get("TOXMON_BATCH_MAX_ATTEMPTS", "3"))
+
+# Serving speed (docs/benchmark.md). The runtime that scores texts: "auto" serves the int8 ONNX
+# export when `fetch_model` made one and PyTorch otherwise; "onnx-fp32" gives PyTorch's scores
+# exactly; "torch" is the reference path.
+TOXMON_RUNTIME = os.environ.get("TOXMON_RUNTIME", "auto").strip().lower() or "auto"
+if TOXMON_RUNTIME not in {"auto", "torch", "onnx-int8", "onnx-fp32"}:
+    raise ImproperlyConfigured("TOXMON_RUNTIME must be auto, torch, onnx-int8 or onnx-fp32.")
+# Concurrent requests of one worker are scored together: up to this many texts, this many padded
+# tokens, gathered for at most this many milliseconds. TOXMON_MICROBATCH=0 scores one at a time.
+TOXMON_MICROBATCH = env_bool("TOXMON_MICROBATCH", default=True)
+TOXMON_MICROBATCH_MAX_TEXTS = int(os.environ.get("TOXMON_MICROBATCH_MAX_TEXTS", "8"))
+TOXMON_MICROBATCH_MAX_TOKENS = int(os.environ.get("TOXMON_MICROBATCH_MAX_TOKENS", "4096"))
+TOXMON_MICROBATCH_WAIT_MS = float(os.environ.get("TOXMON_MICROBATCH_WAIT_MS", "2"))
+# Threads one model call may use; 0 means one per core. gunicorn.conf.py sets it to the cores
+# divided by the workers, so the workers do not fight over the cores.
+TOXMON_INTRA_OP_THREADS = int(os.environ.get("TOXMON_INTRA_OP_THREADS", "0"))

@@ -1,4 +1,8 @@
-"""Download the configured model into the project's model folder, so serving never downloads."""
+"""Download the configured model into the project's model folder, so serving never downloads,
+and export it to ONNX (fp32 and int8) in its `onnx/` subfolder for the fast runtimes.
+
+A local model folder is not copied: its export goes into `<folder>/onnx/` too.
+"""
 
 import shutil
 import time
@@ -30,21 +34,49 @@ def weight_files(repo_files: list[str]) -> list[str]:
 
 
 class Command(BaseCommand):
-    help = "Download TOXMON_MODEL from the Hugging Face hub into TOXMON_MODEL_DIR."
+    help = (
+        "Download TOXMON_MODEL from the Hugging Face hub into TOXMON_MODEL_DIR and export it "
+        "to ONNX."
+    )
 
     def add_arguments(self, parser: CommandParser) -> None:
-        parser.add_argument("--force", action="store_true", help="Download again even if present.")
+        parser.add_argument(
+            "--force", action="store_true", help="Download and export again even if present."
+        )
+        parser.add_argument(
+            "--no-onnx",
+            action="store_true",
+            help="Skip the ONNX export; the server then runs the model on PyTorch.",
+        )
 
-    def handle(self, *args: object, force: bool = False, **options: object) -> None:
+    def handle(
+        self, *args: object, force: bool = False, no_onnx: bool = False, **options: object
+    ) -> None:
         model = settings.TOXMON_MODEL
         if Path(model).is_dir():
             self.stdout.write(f"{model} is a local folder; nothing to fetch.")
-            return
-        target = settings.TOXMON_MODEL_DIR / model.replace("/", "--")
-        if (target / "config.json").is_file() and not force:
-            self.stdout.write(f"{model} is already in {target}.")
-            return
-        self.fetch(model, target)
+            target = Path(model)
+        else:
+            target = settings.TOXMON_MODEL_DIR / model.replace("/", "--")
+            if (target / "config.json").is_file() and not force:
+                self.stdout.write(f"{model} is already in {target}.")
+            else:
+                self.fetch(model, target)
+        if not no_onnx:
+            self.export(target, force=force)
+
+    def export(self, model_folder: Path, *, force: bool) -> None:
+        """Write the ONNX fp32 and int8 files the fast runtimes serve, into model_folder/onnx."""
+        from analyzer.onnx_export import onnx_export
+
+        try:
+            folder = onnx_export(model_folder, force=force, log=self.stdout.write)
+        except Exception as error:
+            raise CommandError(
+                f"Exporting {model_folder} to ONNX failed: {error}. "
+                "The app will serve the model on PyTorch (TOXMON_RUNTIME=torch)."
+            ) from error
+        self.stdout.write(self.style.SUCCESS(f"ONNX export ready in {folder}."))
 
     def fetch(self, model: str, target: Path) -> None:
         from huggingface_hub import HfApi, snapshot_download

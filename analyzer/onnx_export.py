@@ -1,0 +1,151 @@
+"""Turn a transformers checkpoint into the ONNX files the fast runtimes serve.
+
+Three steps, each with the tool its maker provides (optimum would do them too, but it pins
+transformers 4.x): `torch.onnx.export` at opset 17, `onnxruntime.transformers.optimizer` to fuse
+attention, GELU and layer norms into single kernels, and `quantize_dynamic` for int8 weights. The
+result lies in `<model folder>/onnx/` beside a `tokenizer.json` and `export.json` (labels,
+lengths), so serving needs neither torch nor transformers. This module imports torch: it runs in
+`fetch_model`, never in the server.
+"""
+
+import json
+import logging
+import shutil
+import time
+import warnings
+from collections.abc import Callable
+from pathlib import Path
+
+ONNX_FOLDER = "onnx"
+FP32_FILE = "model.onnx"
+INT8_FILE = "model.int8.onnx"
+METADATA_FILE = "export.json"
+TOKENIZER_FILE = "tokenizer.json"
+OPSET = 17
+INPUT_NAMES = ("input_ids", "attention_mask", "token_type_ids")
+# The layout of these files; a folder exported by an older layout is exported again.
+FORMAT_VERSION = 1
+
+
+def onnx_folder(model_folder: Path) -> Path:
+    """Return where the ONNX export of the model in model_folder lies."""
+    return Path(model_folder) / ONNX_FOLDER
+
+
+def export_is_complete(folder: Path) -> bool:
+    """Return True when folder holds a finished export in this version's layout."""
+    metadata_path = folder / METADATA_FILE
+    if not metadata_path.is_file():
+        return False
+    metadata = json.loads(metadata_path.read_text())
+    return metadata.get("format_version") == FORMAT_VERSION and all(
+        (folder / name).is_file() for name in (FP32_FILE, INT8_FILE, TOKENIZER_FILE)
+    )
+
+
+def onnx_export(
+    model_folder: Path, *, force: bool = False, log: Callable[[str], None] = print
+) -> Path:
+    """Export, fuse and quantise the model in model_folder; return the ONNX folder."""
+    model_folder = Path(model_folder)
+    target = onnx_folder(model_folder)
+    if export_is_complete(target) and not force:
+        log(f"The ONNX export is already in {target}.")
+        return target
+    # Build next to the target and rename at the end, so a half-done export is never served.
+    partial = target.with_name(target.name + ".partial")
+    shutil.rmtree(partial, ignore_errors=True)
+    partial.mkdir(parents=True)
+    try:
+        _export_into(model_folder, partial, log=log)
+    except BaseException:
+        shutil.rmtree(partial, ignore_errors=True)
+        raise
+    shutil.rmtree(target, ignore_errors=True)
+    partial.rename(target)
+    return target
+
+
+def _export_into(model_folder: Path, folder: Path, *, log: Callable[[str], None]) -> None:
+    import torch
+    from onnxruntime.quantization import QuantType, quantize_dynamic
+    from onnxruntime.transformers.optimizer import optimize_model
+    from transformers import AutoModelForSequenceClassification, AutoTokenizer
+
+    started = time.monotonic()
+    tokenizer = AutoTokenizer.from_pretrained(model_folder)
+    # The eager attention traces to plain MatMul/Softmax, the pattern the optimizer fuses.
+    model = AutoModelForSequenceClassification.from_pretrained(
+        model_folder, attn_implementation="eager"
+    )
+    model.eval()
+    config = model.config
+    # Only the fast tokenizer's one-file form is needed to serve; the slow files stay behind.
+    tokenizer.backend_tokenizer.save(str(folder / TOKENIZER_FILE))
+
+    raw = folder / "model.raw.onnx"
+    sample = tokenizer(["an example text", "a longer example text to trace"], padding=True)
+    inputs = tuple(
+        torch.tensor(sample[name] if name in sample else [[0] * len(sample["input_ids"][0])] * 2)
+        for name in INPUT_NAMES
+    )
+    dynamic_axes = {name: {0: "batch", 1: "sequence"} for name in INPUT_NAMES}
+    dynamic_axes["logits"] = {0: "batch"}
+    log(f"Exporting {model_folder} to ONNX (opset {OPSET}) ...")
+    # The tracer warns about the legacy exporter and constant mask shapes; both are expected
+    # for an encoder whose masks never depend on a cache.
+    with torch.no_grad(), warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        torch.onnx.export(
+            model,
+            inputs,
+            str(raw),
+            input_names=list(INPUT_NAMES),
+            output_names=["logits"],
+            dynamic_axes=dynamic_axes,
+            opset_version=OPSET,
+            # The TorchScript exporter needs no onnxscript and handles BERT's dynamic shapes.
+            dynamo=False,
+            do_constant_folding=True,
+        )
+
+    log("Fusing attention, GELU and layer norms ...")
+    optimized = optimize_model(
+        str(raw),
+        model_type="bert",
+        num_heads=config.num_attention_heads,
+        hidden_size=config.hidden_size,
+    )
+    fused = optimized.get_fused_operator_statistics()
+    if not fused.get("Attention"):
+        raise RuntimeError(f"the optimizer fused no attention layer: {fused}")
+    optimized.save_model_to_file(str(folder / FP32_FILE))
+    raw.unlink()
+
+    log("Quantising the weights to int8 ...")
+    # The quantiser logs a line per tensor at INFO on the root logger.
+    previous_disable = logging.root.manager.disable
+    logging.disable(logging.INFO)
+    try:
+        quantize_dynamic(
+            folder / FP32_FILE,
+            folder / INT8_FILE,
+            weight_type=QuantType.QInt8,
+            # The fused contrib ops carry no inferred types; their tensors are float.
+            extra_options={"DefaultTensorType": 1},
+        )
+    finally:
+        logging.disable(previous_disable)
+
+    max_positions = min(tokenizer.model_max_length, config.max_position_embeddings)
+    metadata = {
+        "format_version": FORMAT_VERSION,
+        "labels": [config.id2label[index] for index in range(config.num_labels)],
+        "max_length": max_positions,
+        "pad_token_id": tokenizer.pad_token_id,
+        "opset": OPSET,
+        "fused": {name: count for name, count in fused.items() if count},
+        "torch": torch.__version__,
+    }
+    (folder / METADATA_FILE).write_text(json.dumps(metadata, indent=2) + "\n")
+    log(f"Exported to ONNX fp32 and int8 in {time.monotonic() - started:.0f} s.")

@@ -92,3 +92,29 @@ monitor: install system-deps
 test-monitoring: install system-deps
 	$(BIN)/pytest tests/unit/test_metrics.py tests/integration/test_monitoring_config.py \
 		tests/integration/test_monitoring_stack.py --junitxml=reports/junit-monitoring.xml
+
+# End-to-end and stress tests (docs/testing.md).
+.PHONY: test-e2e test-stress stress
+
+test-e2e: install system-deps
+	$(BIN)/pytest -m e2e --junitxml=reports/junit-e2e.xml
+
+test-stress: install
+	$(BIN)/pytest -m stress --junitxml=reports/junit-stress.xml
+
+# A soak outside CI against a running app (`make run`): USERS each post RPM_PER_USER requests a
+# minute for DURATION, e.g. `make stress USERS=50 DURATION=10m`. Prints the stress report.
+USERS ?= 10
+DURATION ?= 5m
+RPM_PER_USER ?= 10
+STRESS_HOST ?= http://127.0.0.1:8000
+
+stress: install
+	mkdir -p reports/stress
+	TOXMON_STRESS_USER_RPM=$(RPM_PER_USER) $(BIN)/locust -f tests/stress/locustfile.py \
+		--headless --only-summary --host $(STRESS_HOST) --users $(USERS) --spawn-rate $(USERS) \
+		--run-time $(DURATION) --stop-timeout 10 \
+		--json-file reports/stress/locust --logfile reports/stress/locust.log; \
+	status=$$?; \
+	$(BIN)/python -m tests.stress.report reports/stress/locust.json --run-time $(DURATION) \
+		--planned-rate $$(( $(USERS) * $(RPM_PER_USER) )) && exit $$status

@@ -47,7 +47,7 @@ class MicroBatcher(Generic[Item, Result]):
         *,
         cost: Callable[[Item], int],
         max_items: int = 8,
-        max_tokens: int = 4096,
+        max_tokens: int = 512,
         max_wait: float = 0.002,
         name: str = "toxmon-batcher",
     ) -> None:

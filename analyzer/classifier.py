@@ -54,7 +54,7 @@ class BatchLimits:
     """How much a worker's concurrent requests may be gathered into one model call."""
 
     max_texts: int = 8
-    max_tokens: int = 4096
+    max_tokens: int = 512
     max_wait_seconds: float = 0.002
 
 

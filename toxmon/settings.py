@@ -213,7 +213,7 @@ if TOXMON_RUNTIME not in {"auto", "torch", "onnx-int8", "onnx-fp32"}:
 # tokens, gathered for at most this many milliseconds. TOXMON_MICROBATCH=0 scores one at a time.
 TOXMON_MICROBATCH = env_bool("TOXMON_MICROBATCH", default=True)
 TOXMON_MICROBATCH_MAX_TEXTS = int(os.environ.get("TOXMON_MICROBATCH_MAX_TEXTS", "8"))
-TOXMON_MICROBATCH_MAX_TOKENS = int(os.environ.get("TOXMON_MICROBATCH_MAX_TOKENS", "4096"))
+TOXMON_MICROBATCH_MAX_TOKENS = int(os.environ.get("TOXMON_MICROBATCH_MAX_TOKENS", "512"))
 TOXMON_MICROBATCH_WAIT_MS = float(os.environ.get("TOXMON_MICROBATCH_WAIT_MS", "2"))
 # Threads one model call may use; 0 means one per core. gunicorn.conf.py sets it to the cores
 # divided by the workers, so the workers do not fight over the cores.

@@ -1,0 +1,111 @@
+"""The micro-batcher with a fake model: concurrent requests share calls, never answers."""
+
+import threading
+import time
+from collections.abc import Sequence
+
+import pytest
+
+from analyzer.batching import MicroBatcher
+
+
+class FakeModel:
+    """Doubles numbers, slowly, one batch at a time; a negative number breaks the whole call."""
+
+    def __init__(self, seconds_per_call: float = 0.02) -> None:
+        self.seconds_per_call = seconds_per_call
+        self.calls: list[list[int]] = []
+
+    def run(self, items: Sequence[int]) -> list[int]:
+        self.calls.append(list(items))
+        time.sleep(self.seconds_per_call)
+        if any(item < 0 for item in items):
+            raise ValueError(f"cannot score {min(items)}")
+        return [item * 2 for item in items]
+
+
+def in_threads(batcher: MicroBatcher, requests: list[list[int]]) -> list[object]:
+    """Submit each request from its own thread, all at once; return results or errors."""
+    answers: list[object] = [None] * len(requests)
+    start = threading.Barrier(len(requests))
+
+    def send(index: int) -> None:
+        start.wait()
+        try:
+            answers[index] = batcher.submit(requests[index])
+        except Exception as error:
+            answers[index] = error
+
+    threads = [threading.Thread(target=send, args=(index,)) for index in range(len(requests))]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=10)
+    return answers
+
+
+def test_concurrent_requests_get_their_own_answers_from_shared_calls():
+    model = FakeModel()
+    batcher = MicroBatcher(model.run, cost=lambda item: 1, max_items=8)
+    requests = [[index, 100 + index] for index in range(12)]
+    answers = in_threads(batcher, requests)
+    assert answers == [[2 * a, 2 * b] for a, b in requests]
+    assert len(model.calls) < len(requests), "requests were scored together"
+    assert max(len(call) for call in model.calls) <= 8
+
+
+def test_an_error_in_one_requests_text_does_not_fail_the_others():
+    model = FakeModel()
+    batcher = MicroBatcher(model.run, cost=lambda item: 1, max_items=8)
+    requests = [[1], [2, -1], [3], [4], [5]]
+    answers = in_threads(batcher, requests)
+    assert isinstance(answers[1], ValueError)
+    assert answers[:1] + answers[2:] == [[2], [6], [8], [10]]
+    assert any(-1 in call and len(call) > 1 for call in model.calls), "it shared a call"
+    assert batcher.submit([7]) == [14], "the batcher still works afterwards"
+
+
+def test_an_idle_batcher_runs_a_single_request_at_once():
+    model = FakeModel(seconds_per_call=0)
+    batcher = MicroBatcher(model.run, cost=lambda item: 1, max_wait=0.5)
+    batcher.submit([1])  # starts the worker thread
+    started = time.perf_counter()
+    assert batcher.submit([21]) == [42]
+    assert time.perf_counter() - started < 0.1, "no waiting for company that is not coming"
+    assert model.calls[-1] == [21]
+
+
+def test_an_announced_request_is_waited_for_briefly():
+    model = FakeModel(seconds_per_call=0)
+    batcher = MicroBatcher(model.run, cost=lambda item: 1, max_wait=0.5)
+    with batcher.incoming() as submit_second:
+        first = threading.Thread(target=batcher.submit, args=([1],))
+        first.start()
+        time.sleep(0.05)  # the second request is still preparing its items
+        assert submit_second([2]) == [4]
+        first.join(timeout=5)
+    assert model.calls == [[1, 2]]
+
+
+def test_a_batch_stays_within_the_token_budget_and_the_oldest_item_always_goes():
+    model = FakeModel(seconds_per_call=0.05)
+    # Each item costs its own value in tokens; every item is padded to the longest one.
+    batcher = MicroBatcher(model.run, cost=lambda item: item, max_items=8, max_tokens=100)
+    answers = in_threads(batcher, [[500], [10], [10], [10], [60], [10]])
+    assert all(not isinstance(answer, Exception) for answer in answers)
+    for call in model.calls:
+        if len(call) > 1:
+            assert len(call) * max(call) <= 100
+    assert [500] in model.calls, "an item over the budget is run alone"
+
+
+def test_an_empty_request_returns_at_once():
+    batcher = MicroBatcher(FakeModel().run, cost=lambda item: 1)
+    assert batcher.submit([]) == []
+    with batcher.incoming() as submit:
+        assert submit([]) == []
+
+
+def test_limits_must_be_positive():
+    with pytest.raises(ValueError):
+        MicroBatcher(FakeModel().run, cost=lambda item: 1, max_items=0)

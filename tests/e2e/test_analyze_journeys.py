@@ -1,7 +1,7 @@
 """What a moderator does on the analyze page, in a real browser against gunicorn."""
 
 import pytest
-from playwright.sync_api import Page, expect
+from playwright.sync_api import Locator, Page, expect
 
 from tests.e2e.conftest import MAX_CHARS, AnalysisTable, PageWatch
 from tests.e2e.pages import FRIENDLY, HOSTILE, AnalyzePage
@@ -107,6 +107,15 @@ def test_over_long_text_shows_the_length_message_and_keeps_the_text(
     assert analyses.count() == stored_before
 
 
+def tab_to(page: Page, target: Locator, *, most: int = 15) -> None:
+    """Press Tab until target has the focus, as a keyboard user would."""
+    for _ in range(most):
+        if target.evaluate("element => element === document.activeElement"):
+            return
+        page.keyboard.press("Tab")
+    expect(target).to_be_focused()
+
+
 def test_keyboard_alone_reaches_the_form_and_submits_it(
     analyze_page: AnalyzePage, page: Page
 ) -> None:
@@ -114,14 +123,9 @@ def test_keyboard_alone_reaches_the_form_and_submits_it(
 
     page.keyboard.press("Tab")
     expect(page.get_by_role("link", name="Skip to content")).to_be_focused()
-    for _ in range(10):
-        if analyze_page.text.evaluate("element => element === document.activeElement"):
-            break
-        page.keyboard.press("Tab")
-    expect(analyze_page.text).to_be_focused()
+    tab_to(page, analyze_page.text)
     page.keyboard.type(HOSTILE)
-    page.keyboard.press("Tab")
-    expect(analyze_page.analyze_button).to_be_focused()
+    tab_to(page, analyze_page.analyze_button)
     with page.expect_navigation():
         page.keyboard.press("Enter")
 

@@ -1,11 +1,19 @@
 from django.contrib import admin
+from django.templatetags.static import static
 from django.urls import include, path
+from django.utils.functional import lazy
+from django.views.generic.base import RedirectView
 
 from analyzer.metrics import metrics_export
+
+# Resolved on first request: the static manifest does not exist yet when `migrate` imports this.
+favicon_url = lazy(static, str)("favicon.svg")
 
 urlpatterns = [
     path("admin/", admin.site.urls),
     # Restricted to TOXMON_METRICS_ALLOWED_IPS (docs/monitoring.md).
     path("metrics", metrics_export, name="metrics"),
+    # Browsers ask for /favicon.ico on pages that name no icon, such as the admin's.
+    path("favicon.ico", RedirectView.as_view(url=favicon_url, permanent=True)),
     path("", include("analyzer.urls")),
 ]

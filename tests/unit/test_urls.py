@@ -13,3 +13,9 @@ def test_healthz_url():
 
 def test_admin_url():
     assert reverse("admin:analyzer_analysis_changelist") == "/admin/analyzer/analysis/"
+
+
+def test_favicon_ico_redirects_to_the_static_icon(client):
+    response = client.get("/favicon.ico")
+    assert response.status_code == 301
+    assert response.url.endswith("favicon.svg")

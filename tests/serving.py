@@ -45,6 +45,18 @@ def wait_for_http(url: str, *, timeout: float, process: subprocess.Popen | None 
     raise TimeoutError(f"{url} did not answer 200 within {timeout} s: {last_error}")
 
 
+def wait_for_port(port: int, *, timeout: float, process: subprocess.Popen | None = None) -> None:
+    """Wait until something accepts TCP connections on 127.0.0.1:port."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if process is not None and process.poll() is not None:
+            raise RuntimeError(f"{process.args[0]} exited with {process.returncode}")
+        with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", port), 1):
+            return
+        time.sleep(0.2)
+    raise TimeoutError(f"nothing listens on 127.0.0.1:{port} after {timeout} s")
+
+
 def stop_process(process: subprocess.Popen, *, timeout: float = 15) -> None:
     """Stop a process started with start_new_session and all of its children."""
     if process.poll() is not None:

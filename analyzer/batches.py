@@ -10,6 +10,7 @@ import csv
 import io
 import logging
 import math
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import timedelta
@@ -17,7 +18,7 @@ from datetime import timedelta
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.files.uploadedfile import UploadedFile
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, OperationalError, transaction
 from django.db.models import F
 from django.utils import timezone
 
@@ -29,6 +30,8 @@ logger = logging.getLogger(__name__)
 
 # Texts per engine call and per database transaction: what a crash can cost at most.
 CHUNK_SIZE = 32
+# Tries of a chunk's transaction before the batch fails on a database error.
+DATABASE_RETRIES = 3
 # Problems listed at once when a file is refused; the rest are summed up.
 MAX_REPORTED_PROBLEMS = 5
 
@@ -208,6 +211,19 @@ def batch_run(*, batch_id: str) -> None:
     Batch.objects.filter(pk=batch.pk, attempts=attempt).update(
         status=BatchStatus.DONE, items=[], finished_at=timezone.now(), heartbeat_at=timezone.now()
     )
+
+
+def chunk_store_retrying(*, batch: Batch, attempt: int, chunk: list[tuple[int, str]]) -> bool:
+    """Store a chunk, retrying when the database is busy (SQLite locks it for each writer)."""
+    for retry in range(DATABASE_RETRIES):
+        try:
+            return chunk_store(batch=batch, attempt=attempt, chunk=chunk)
+        except OperationalError:
+            if retry == DATABASE_RETRIES - 1:
+                raise
+            logger.warning("Batch %s: database busy, retrying the chunk", batch.pk)
+            time.sleep(1 + retry)
+    return False
 
 
 def chunk_store(*, batch: Batch, attempt: int, chunk: list[tuple[int, str]]) -> bool:

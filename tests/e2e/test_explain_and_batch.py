@@ -1,0 +1,89 @@
+"""Word explanations and a batch upload, in a real browser against gunicorn and the worker."""
+
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from playwright.sync_api import Page, expect
+
+from tests.serving import ROOT, LiveApp, stop_process
+
+BATCH_TEXTS = 400
+
+
+@pytest.fixture(scope="module")
+def db_worker(live_app: LiveApp, tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
+    """Run the task worker beside the served app; stopped at exit, also when a test fails."""
+    log = tmp_path_factory.mktemp("worker") / "db_worker.log"
+    with log.open("wb") as log_file:
+        process = subprocess.Popen(
+            [sys.executable, "manage.py", "db_worker", "--interval", "0.2", "--no-reload"],
+            cwd=ROOT,
+            env=live_app.env,
+            stdout=log_file,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+    try:
+        yield
+    finally:
+        stop_process(process)
+
+
+def test_the_insult_is_the_most_highlighted_word_with_a_legend(page: Page) -> None:
+    page.goto("/")
+    page.get_by_label("Sentence or comment").fill(
+        "Thanks for the lovely and helpful answer, you idiot, have a wonderful day"
+    )
+    expect(page.get_by_label("Show which words raised the score")).to_be_checked()
+    page.get_by_role("button", name="Analyze").click()
+
+    marks = page.locator(".explained-text mark")
+    expect(marks.first).to_be_visible()
+    contributions = {
+        mark.inner_text(): float(mark.get_attribute("data-contribution") or "0")
+        for mark in marks.all()
+    }
+    assert max(contributions, key=contributions.get) == "idiot"
+    expect(page.locator(".explained-text mark", has_text="idiot")).to_have_class(
+        "contribution contribution-strong"
+    )
+    legend = page.get_by_role("list", name="Legend")
+    expect(legend.locator("li")).to_have_count(4)
+    expect(legend).to_contain_text("raises the score a lot")
+
+
+def test_a_batch_upload_shows_its_progress_bar_reach_100_percent_and_a_summary(
+    page: Page, db_worker: None
+) -> None:
+    lines = [
+        f"comment {n}: {'you are a complete idiot' if n % 4 == 0 else 'have a lovely day'}"
+        for n in range(BATCH_TEXTS)
+    ]
+    page.goto("/batches/")
+    page.get_by_label("File of texts").set_input_files(
+        files=[
+            {
+                "name": "comments.txt",
+                "mimeType": "text/plain",
+                "buffer": "\n".join(lines).encode(),
+            }
+        ]
+    )
+    page.get_by_role("button", name="Upload and analyze").click()
+
+    progress = page.locator("#batch-progress")
+    expect(progress).to_have_attribute("max", str(BATCH_TEXTS))
+    expect(progress).to_have_attribute("value", str(BATCH_TEXTS), timeout=90_000)
+    expect(page.get_by_role("heading", name="Summary")).to_be_visible(timeout=30_000)
+    expect(page.locator("#batch-status")).to_have_text("Done")
+    expect(page.locator("#batch-counts")).to_contain_text(f"{BATCH_TEXTS} of {BATCH_TEXTS}")
+    expect(page.locator("#batch-counts")).to_contain_text("100.0")
+    expect(page.locator("[data-toxic-share]")).to_contain_text("100 (25.0%)")
+
+    with page.expect_download() as download_info:
+        page.get_by_role("link", name="Download every text with its scores (CSV)").click()
+    csv_text = Path(download_info.value.path()).read_text(encoding="utf-8")
+    assert len(csv_text.strip().splitlines()) == BATCH_TEXTS + 1

@@ -1,0 +1,114 @@
+"""A batch through the real database worker, including a worker killed mid-job."""
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+import pytest
+
+from tests.serving import ROOT, LiveApp, served_app, stop_process
+
+STALL_SECONDS = 5
+TEXTS = 10_000
+
+
+@contextmanager
+def db_worker(app: LiveApp) -> Iterator[subprocess.Popen]:
+    """Run `manage.py db_worker` against the app's database until exit."""
+    process = subprocess.Popen(
+        [sys.executable, "manage.py", "db_worker", "--interval", "0.2", "--no-startup-delay"],
+        cwd=ROOT,
+        env=app.env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,
+    )
+    try:
+        yield process
+    finally:
+        stop_process(process)
+
+
+def status(app: LiveApp, batch_id: str) -> dict:
+    with urllib.request.urlopen(f"{app.url}/batches/{batch_id}/status", timeout=10) as response:
+        return json.load(response)
+
+
+def wait_for(condition, *, timeout: float, what: str) -> dict:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        result = condition()
+        if result:
+            return result
+        time.sleep(0.2)
+    raise AssertionError(f"timed out waiting for {what}")
+
+
+def batch_of(app: LiveApp, lines: list[str]) -> str:
+    """Create a batch as the upload page does and return its id."""
+    upload = app.database.parent / "big.txt"
+    upload.write_text("\n".join(lines), encoding="utf-8")
+    code = (
+        "from django.core.files.uploadedfile import SimpleUploadedFile\n"
+        "from analyzer.batches import batch_create\n"
+        f"data = open({str(upload)!r}, 'rb').read()\n"
+        "batch = batch_create(upload=SimpleUploadedFile('big.txt', data))\n"
+        "print(batch.pk)"
+    )
+    return app.manage("shell", "-c", code).stdout.strip().splitlines()[-1]
+
+
+@pytest.fixture(scope="module")
+def app(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveApp]:
+    workdir = tmp_path_factory.mktemp("batch")
+    with served_app(workdir, TOXMON_BATCH_STALL_SECONDS=str(STALL_SECONDS)) as live:
+        yield live
+
+
+def stored_lines(app: LiveApp, batch_id: str) -> list[int]:
+    code = (
+        "from analyzer.models import Analysis\n"
+        f"print(list(Analysis.objects.filter(batch_id='{batch_id}')"
+        ".order_by('batch_line').values_list('batch_line', flat=True)))"
+    )
+    return json.loads(app.manage("shell", "-c", code).stdout.strip().splitlines()[-1])
+
+
+def test_a_killed_worker_loses_no_results_and_the_batch_resumes_to_done(app):
+    lines = [
+        f"comment number {n}: thanks, you are {'an idiot' if n % 7 else 'lovely'}"
+        for n in range(TEXTS)
+    ]
+    batch_id = batch_of(app, lines)
+    assert status(app, batch_id)["status"] == "queued"
+
+    with db_worker(app) as worker:
+        wait_for(lambda: status(app, batch_id)["done"] > 0, timeout=60, what="a first chunk")
+        os.killpg(worker.pid, signal.SIGKILL)  # no clean-up code of the worker runs
+        worker.wait(timeout=10)
+    killed = status(app, batch_id)
+    assert killed["status"] == "running" and 0 < killed["done"] < TEXTS, killed
+    kept = stored_lines(app, batch_id)
+    assert len(kept) == killed["done"], "every chunk counted as done is stored"
+
+    # Once the worker has been quiet for STALL_SECONDS, a look at the batch queues it again.
+    resumed = wait_for(
+        lambda: (s := status(app, batch_id))["status"] == "queued" and s,
+        timeout=STALL_SECONDS * 6,
+        what="the stalled batch to be queued again",
+    )
+    assert resumed["done"] == killed["done"]
+
+    with db_worker(app):
+        done = wait_for(
+            lambda: (s := status(app, batch_id))["finished"] and s, timeout=120, what="the end"
+        )
+    assert done["status"] == "done", done["error"]
+    assert done["done"] == TEXTS and done["percent"] == 100.0
+    assert stored_lines(app, batch_id) == list(range(1, TEXTS + 1)), "each line exactly once"

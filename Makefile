@@ -28,6 +28,7 @@ system-deps:
 	command -v prometheus-node-exporter >/dev/null || missing="$$missing prometheus-node-exporter"; \
 	command -v prometheus-alertmanager >/dev/null || missing="$$missing prometheus-alertmanager"; \
 	command -v chromium >/dev/null || missing="$$missing chromium"; \
+	ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || missing="$$missing postgresql"; \
 	if [ -n "$$missing" ]; then \
 		echo "Installing Debian packages:$$missing"; \
 		$(SUDO) apt-get update -qq && \
@@ -122,3 +123,10 @@ stress: install
 	status=$$?; \
 	$(BIN)/python -m tests.stress.report reports/stress/locust.json --run-time $(DURATION) \
 		--planned-rate $$(( $(USERS) * $(RPM_PER_USER) )) && exit $$status
+
+# How fast the app serves toxic-bert here (a benchmark, not a test; about 12 minutes). Uses the
+# real weights when `fetch_model` put them in models/, else BERT-base with random weights;
+# prints the figures and writes them to docs/benchmark.md.
+.PHONY: bench
+bench: install
+	$(BIN)/python benchmarks/bench.py

@@ -99,6 +99,15 @@ def test_a_batch_stays_within_the_token_budget_and_the_oldest_item_always_goes()
     assert [500] in model.calls, "an item over the budget is run alone"
 
 
+def test_texts_of_very_different_lengths_are_not_padded_together():
+    model = FakeModel(seconds_per_call=0.05)
+    batcher = MicroBatcher(model.run, cost=lambda item: item, max_items=8, max_tokens=10_000)
+    in_threads(batcher, [[1], [10], [300], [12], [290], [11]])
+    for call in model.calls:
+        assert max(call) - min(call) <= 0.2 * max(call), f"{call} pads short texts to long"
+    assert any(len(call) > 1 for call in model.calls), "texts of about one length go together"
+
+
 def test_an_empty_request_returns_at_once():
     batcher = MicroBatcher(FakeModel().run, cost=lambda item: 1)
     assert batcher.submit([]) == []

@@ -1,0 +1,1 @@
+"""`make bench`: how fast toxmon serves, measured, not tested (see docs/benchmark.md)."""

@@ -124,7 +124,7 @@ stress: install
 	$(BIN)/python -m tests.stress.report reports/stress/locust.json --run-time $(DURATION) \
 		--planned-rate $$(( $(USERS) * $(RPM_PER_USER) )) && exit $$status
 
-# How fast the app serves toxic-bert here (a benchmark, not a test; about 12 minutes). Uses the
+# How fast the app serves toxic-bert here (a benchmark, not a test; about 7 minutes). Uses the
 # real weights when `fetch_model` put them in models/, else BERT-base with random weights;
 # prints the figures and writes them to docs/benchmark.md.
 .PHONY: bench

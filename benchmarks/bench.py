@@ -499,6 +499,11 @@ def report(results: dict) -> str:
         lines.append(f"| {name} | {value:.2f} |")
     lines += [
         "",
+        "HTTP / engine alone compares runs made minutes apart on shared cores; a value over 1 "
+        "means the machine's noise is larger than what the HTTP path costs.",
+    ]
+    lines += [
+        "",
         "## Accuracy drift against PyTorch fp32",
         "",
         f"{results['drift_texts']} fixed texts (including two read in two windows), each scored "

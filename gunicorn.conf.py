@@ -9,11 +9,12 @@ import tempfile
 from pathlib import Path
 
 bind = os.environ.get("GUNICORN_BIND", "127.0.0.1:8000")
-# One worker per two cores: its micro-batcher gathers the requests of all its threads into one
-# model call that already uses both cores (docs/benchmark.md). The threads mostly wait for the
-# batcher, so there are many of them; more workers would only split the batches and the memory.
-workers = int(os.environ.get("GUNICORN_WORKERS", str(max(1, (os.cpu_count() or 1) // 2))))
-threads = int(os.environ.get("GUNICORN_THREADS", "16"))
+# One worker per core, each model call on one thread: on 2 cores this served a fifth more than
+# one worker whose calls used both cores (docs/benchmark.md), since no call waits for a second
+# thread and one worker's Django work fills the gaps of the other's model. Each worker's
+# micro-batcher gathers the requests of its threads, which mostly wait for it.
+workers = int(os.environ.get("GUNICORN_WORKERS", str(os.cpu_count() or 1)))
+threads = int(os.environ.get("GUNICORN_THREADS", "8"))
 # Each model call may use the cores this worker's share of the machine has, no more: workers
 # that each took every core would fight over them. Inter-op threads are fixed at 1 by the engine.
 os.environ.setdefault("TOXMON_INTRA_OP_THREADS", str(max(1, (os.cpu_count() or 1) // workers)))

@@ -41,7 +41,7 @@ RESULTS = ROOT / "docs" / "benchmark.md"
 LEVELS = (1, 4, 16, 32)
 NAIVE_LEVELS = (1, 4, 16)
 # The server as gunicorn.conf.py configures it by default, and as it was before this work.
-OPTIMIZED = {"workers": 1, "threads": 16, "env": {"TOXMON_RUNTIME": "onnx-int8"}}
+OPTIMIZED = {"workers": os.cpu_count() or 1, "threads": 8, "env": {"TOXMON_RUNTIME": "onnx-int8"}}
 NAIVE = {
     "workers": 2,
     "threads": 2,
@@ -448,7 +448,7 @@ def report(results: dict) -> str:
         "figures are noisy and on the low side.",
         f"- **Model:** {results['model']}.",
         f"- **Optimized server:** ONNX Runtime int8 (fused graph), micro-batching on, "
-        f"gunicorn {OPTIMIZED['workers']} worker x {OPTIMIZED['threads']} threads, "
+        f"gunicorn {OPTIMIZED['workers']} workers x {OPTIMIZED['threads']} threads, "
         "intra-op threads = cores / workers, inter-op 1.",
         f"- **Naive server:** PyTorch fp32, one text per model call, no batching, gunicorn "
         f"{NAIVE['workers']} workers x {NAIVE['threads']} threads, torch's default threads (the "

@@ -17,7 +17,8 @@ workers = int(os.environ.get("GUNICORN_WORKERS", str(os.cpu_count() or 1)))
 threads = int(os.environ.get("GUNICORN_THREADS", "8"))
 # Each model call may use the cores this worker's share of the machine has, no more: workers
 # that each took every core would fight over them. Inter-op threads are fixed at 1 by the engine.
-os.environ.setdefault("TOXMON_INTRA_OP_THREADS", str(max(1, (os.cpu_count() or 1) // workers)))
+if not os.environ.get("TOXMON_INTRA_OP_THREADS"):
+    os.environ["TOXMON_INTRA_OP_THREADS"] = str(max(1, (os.cpu_count() or 1) // workers))
 # Loading the model takes seconds; a worker that answers nothing for this long is stuck.
 timeout = int(os.environ.get("GUNICORN_TIMEOUT", "60"))
 graceful_timeout = 30

@@ -42,7 +42,8 @@ def build_bert(directory: Path, *, size: str = "tiny", seed: int = 0) -> Path:
     directory.mkdir(parents=True, exist_ok=True)
     vocab_file = directory / "vocab.txt"
     vocab_file.write_text("\n".join(vocabulary()) + "\n")
-    tokenizer = BertTokenizerFast(vocab_file=str(vocab_file), do_lower_case=True)
+    # transformers 5 ignores `vocab_file=` here and builds a five-token vocabulary.
+    tokenizer = BertTokenizerFast(vocab=str(vocab_file), do_lower_case=True)
     tokenizer.model_max_length = 512
 
     dimensions = {

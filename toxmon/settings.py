@@ -217,4 +217,4 @@ TOXMON_MICROBATCH_MAX_TOKENS = int(os.environ.get("TOXMON_MICROBATCH_MAX_TOKENS"
 TOXMON_MICROBATCH_WAIT_MS = float(os.environ.get("TOXMON_MICROBATCH_WAIT_MS", "2"))
 # Threads one model call may use; 0 means one per core. gunicorn.conf.py sets it to the cores
 # divided by the workers, so the workers do not fight over the cores.
-TOXMON_INTRA_OP_THREADS = int(os.environ.get("TOXMON_INTRA_OP_THREADS", "0"))
+TOXMON_INTRA_OP_THREADS = int(os.environ.get("TOXMON_INTRA_OP_THREADS") or "0")

@@ -144,7 +144,9 @@ def test_fetch_model_gives_up_quickly_on_a_hub_that_never_answers(settings, tmp_
     assert not any(tmp_path.iterdir()), "nothing half-downloaded is left behind"
 
 
-def test_fetch_model_does_nothing_for_a_local_folder(settings, tiny_model_dir, capsys):
+def test_fetch_model_downloads_nothing_for_a_local_folder(settings, tiny_model_dir, capsys):
     settings.TOXMON_MODEL = str(tiny_model_dir)
-    call_command("fetch_model")
+    before = sorted(path.name for path in tiny_model_dir.iterdir())
+    call_command("fetch_model", no_onnx=True)
     assert "nothing to fetch" in capsys.readouterr().out
+    assert sorted(path.name for path in tiny_model_dir.iterdir()) == before

@@ -74,37 +74,9 @@ def model_prepare(model_dir: Path) -> tuple[Path, str]:
             from tests.model_factory import build_bert
 
             log(f"Building BERT-base with random weights in {folder} ...")
-            with vocabulary_loaded():
-                build_bert(folder, size="base")
+            build_bert(folder, size="base")
     onnx_export(folder, log=log)
     return folder, which
-
-
-@contextmanager
-def vocabulary_loaded() -> Iterator[None]:
-    """Make the model factory's tokenizer read its vocabulary file.
-
-    tests/model_factory.py passes `vocab_file=`, which transformers 5's BertTokenizerFast
-    ignores: the tokenizer then knows only its five special tokens and reads every word as
-    [UNK]. Token counts stay right, but the benchmark's drift figures need real token ids.
-    """
-    import transformers
-
-    original = transformers.BertTokenizerFast
-
-    class VocabularyTokenizer(original):
-        def __init__(self, *args: object, vocab_file: str | None = None, **kwargs: object):
-            if vocab_file is not None:
-                kwargs.setdefault("vocab", vocab_file)
-            super().__init__(*args, **kwargs)
-
-    # Saved under the original's name, so the folder loads without this class.
-    VocabularyTokenizer.__name__ = VocabularyTokenizer.__qualname__ = original.__name__
-    transformers.BertTokenizerFast = VocabularyTokenizer
-    try:
-        yield
-    finally:
-        transformers.BertTokenizerFast = original
 
 
 # --- measuring processes -----------------------------------------------------------------------

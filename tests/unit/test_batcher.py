@@ -108,6 +108,21 @@ def test_texts_of_very_different_lengths_are_not_padded_together():
     assert any(len(call) > 1 for call in model.calls), "texts of about one length go together"
 
 
+def test_a_text_joins_a_batch_only_if_it_adds_a_few_padding_tokens():
+    model = FakeModel(seconds_per_call=0.05)
+    batcher = MicroBatcher(
+        model.run, cost=lambda item: item, max_items=8, max_tokens=10_000, max_padding_tokens=3
+    )
+    # 20 and 23 differ by 15 %, which a share-of-padding rule let through, but padding 20 to 23
+    # costs about what a call of its own does.
+    in_threads(batcher, [[20], [20], [21], [24], [28]])
+    for call in model.calls:
+        padding = len(call) * max(call) - sum(call)
+        assert padding <= 3 * (len(call) - 1), f"{call} adds more padding than a call costs"
+        assert not (min(call) == 20 and max(call) >= 24), f"{call} pads 20 tokens to 24"
+    assert any(len(call) > 1 for call in model.calls), "texts a token apart go together"
+
+
 def test_an_empty_request_returns_at_once():
     batcher = MicroBatcher(FakeModel().run, cost=lambda item: 1)
     assert batcher.submit([]) == []
@@ -118,3 +133,5 @@ def test_an_empty_request_returns_at_once():
 def test_limits_must_be_positive():
     with pytest.raises(ValueError):
         MicroBatcher(FakeModel().run, cost=lambda item: 1, max_items=0)
+    with pytest.raises(ValueError):
+        MicroBatcher(FakeModel().run, cost=lambda item: 1, max_padding_tokens=-1)

@@ -286,8 +286,9 @@ def _callers_run(engine, texts: Sequence[str], threads: int) -> float:
 
 def _served_worker(
     folder: Path, texts: Sequence[str], intra_op_threads: int, threads: int, start_at: float
-) -> tuple[float, float, list[int]]:
-    """Run in its own process like a gunicorn worker: return start, end and batch sizes."""
+) -> tuple[float, float, float, list[int]]:
+    """Run in its own process like a gunicorn worker: return start, end, CPU seconds and batch
+    sizes."""
     import django
 
     django.setup()
@@ -308,9 +309,10 @@ def _served_worker(
     engine.batcher.batch_sizes.clear()
     # Every worker starts at the same moment, so they share the cores as under load.
     time.sleep(max(0.0, start_at - time.time()))
-    started = time.time()
+    started, cpu_started = time.time(), time.process_time()
     _callers_run(engine, texts, threads)
-    return started, time.time(), list(engine.batcher.batch_sizes)
+    cpu_seconds = time.process_time() - cpu_started
+    return started, time.time(), cpu_seconds, list(engine.batcher.batch_sizes)
 
 
 def served_layout_throughput(folder: Path, texts: Sequence[str], *, callers: int) -> dict:
@@ -331,10 +333,11 @@ def served_layout_throughput(folder: Path, texts: Sequence[str], *, callers: int
             for share in shares
         ]
         outcomes = [future.result() for future in futures]
-    seconds = max(end for _start, end, _sizes in outcomes) - min(s for s, _e, _z in outcomes)
-    sizes = [size for _start, _end, worker_sizes in outcomes for size in worker_sizes]
+    seconds = max(outcome[1] for outcome in outcomes) - min(outcome[0] for outcome in outcomes)
+    sizes = [size for outcome in outcomes for size in outcome[3]]
     return {
         "texts_per_second": len(texts) / seconds,
+        "cpu_ms_per_text": 1000 * sum(outcome[2] for outcome in outcomes) / len(texts),
         "mean_batch": statistics.mean(sizes) if sizes else 0.0,
         "workers": workers,
         "intra_op_threads": intra_op_threads,
@@ -381,6 +384,7 @@ def engine_throughput(model_folder: Path, *, threads: int = 16) -> dict[str, dic
             "batched": concurrent,
             "served": served["texts_per_second"],
             "served_mean_batch": served["mean_batch"],
+            "served_cpu_ms_per_text": served["cpu_ms_per_text"],
             "best": max(one_at_a_time, concurrent, served["texts_per_second"]),
             "mean_batch": statistics.mean(sizes) if sizes else 0.0,
         }
@@ -473,6 +477,32 @@ def machine() -> str:
     return f"{model}, {os.cpu_count()} cores, {memory:.0f} GiB RAM, Linux {platform.release()}"
 
 
+def _cpu_per_analysis(http: list[HttpRun], raw: dict) -> list[str]:
+    """Say where the CPU of one analysis goes: the model, measured alone, and the rest."""
+    items = []
+    for corpus in ("short", "mixed"):
+        run = next(
+            (
+                run
+                for run in http
+                if (run.server, run.corpus, run.users) == ("optimized", corpus, 16)
+            ),
+            None,
+        )
+        if run is None or not run.analyses_per_second:
+            continue
+        server_ms = 10 * run.cpu_percent / run.analyses_per_second
+        model_ms = raw[corpus]["served_cpu_ms_per_text"]
+        items.append(
+            f"- *{corpus}*, 16 users: the server spends {server_ms:.0f} ms of CPU per analysis; "
+            f"the model alone in the same layout {model_ms:.0f} ms of CPU per text. The rest, "
+            f"about {server_ms - model_ms:.0f} ms, is Django, the form, the database and the page."
+        )
+    if not items:
+        return []
+    return ["Where the CPU of one analysis goes (the cores are busy at 16 users):", "", *items, ""]
+
+
 def report(results: dict) -> str:
     http: list[HttpRun] = results["http"]
     lines = [
@@ -533,6 +563,7 @@ def report(results: dict) -> str:
             for corpus in ("mixed", "short")
         ),
         "",
+        *_cpu_per_analysis(http, raw),
         "## Ratios",
         "",
         "| ratio | value |",

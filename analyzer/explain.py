@@ -5,7 +5,6 @@ top label's score falls without it (negative when the text scores higher without
 occluded texts of all the texts go to the engine in one call.
 """
 
-import logging
 import math
 import re
 import unicodedata
@@ -16,11 +15,8 @@ from django.conf import settings
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
-from analyzer import classifier
 from analyzer.models import Analysis
-from analyzer.services import PredictionFailed
-
-logger = logging.getLogger(__name__)
+from analyzer.services import texts_predict
 
 WORD = re.compile(r"\S+")
 
@@ -124,12 +120,7 @@ def explanations_build(*, analyses: Sequence[Analysis]) -> list[list[Span]]:
     ]
     if not variants:
         return [[] for _ in analyses]
-    try:
-        engine = classifier.classifier_get()
-        predictions = engine.predict(variants)
-    except Exception as error:
-        logger.exception("The engine failed to score %d occluded texts", len(variants))
-        raise PredictionFailed(f"explaining failed: {error}") from error
+    _engine, predictions, _seconds = texts_predict(texts=variants)
     explanations = []
     position = 0
     for analysis, spans in zip(analyses, spans_per_text, strict=True):

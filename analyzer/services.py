@@ -36,8 +36,14 @@ def judgement_from_scores(scores: Mapping[str, float], *, threshold: float) -> J
     return Judgement(verdict=verdict, top_label=top_label, max_score=max_score)
 
 
-def analyses_build(*, texts: Sequence[str], source: str = Source.FORM) -> list[Analysis]:
-    """Score the texts in one engine call and return validated, unsaved analyses."""
+def texts_predict(
+    *, texts: Sequence[str]
+) -> tuple[classifier.Engine, list[classifier.Prediction], float]:
+    """Score the texts in one engine call; return the engine, its predictions and the seconds.
+
+    Every caller (analyses, explanations) gets the same failure handling: the error is logged,
+    counted in toxmon_prediction_failures_total and raised as PredictionFailed.
+    """
     try:
         engine = classifier.classifier_get()
     except classifier.ModelUnavailable as error:
@@ -49,7 +55,12 @@ def analyses_build(*, texts: Sequence[str], source: str = Source.FORM) -> list[A
         metrics.PREDICTION_FAILURES.labels(engine=engine.engine).inc()
         logger.exception("The %s engine failed to score %d text(s)", engine.engine, len(texts))
         raise PredictionFailed(f"the {engine.engine} engine failed: {error}") from error
-    seconds = time.perf_counter() - started
+    return engine, predictions, time.perf_counter() - started
+
+
+def analyses_build(*, texts: Sequence[str], source: str = Source.FORM) -> list[Analysis]:
+    """Score the texts in one engine call and return validated, unsaved analyses."""
+    engine, predictions, seconds = texts_predict(texts=texts)
     threshold = settings.TOXMON_THRESHOLD
     analyses = []
     for text, prediction in zip(texts, predictions, strict=True):

@@ -1,6 +1,7 @@
 import pytest
 from django.urls import reverse
 
+from analyzer import metrics
 from analyzer.explain import (
     Level,
     Span,
@@ -81,8 +82,11 @@ def test_a_text_of_punctuation_alone_has_no_spans_and_no_engine_call(fake_engine
 def test_a_failing_engine_while_explaining_raises_prediction_failed(fake_engine):
     analyses = analyses_build(texts=["hello idiot"])
     fake_engine.error = RuntimeError("boom")
+    failures = metrics.PREDICTION_FAILURES.labels(engine="fake")
+    before = failures._value.get()
     with pytest.raises(PredictionFailed):
         explanations_build(analyses=analyses)
+    assert failures._value.get() == before + 1, "explaining failures count as failures too"
 
 
 @pytest.mark.parametrize(

@@ -153,3 +153,33 @@ def served_app(
         )
     finally:
         stop_process(process)
+
+
+@contextlib.contextmanager
+def db_worker(app: LiveApp, *, log: Path | None = None) -> Iterator[subprocess.Popen]:
+    """Run the batch task worker against the served app's database until the context exits."""
+    output = log.open("wb") if log is not None else subprocess.DEVNULL
+    try:
+        process = subprocess.Popen(
+            [
+                sys.executable,
+                "manage.py",
+                "db_worker",
+                "--interval",
+                "0.2",
+                "--no-reload",
+                "--no-startup-delay",
+            ],
+            cwd=ROOT,
+            env=app.env,
+            stdout=output,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+    finally:
+        if log is not None:
+            output.close()
+    try:
+        yield process
+    finally:
+        stop_process(process)

@@ -1,14 +1,13 @@
 """Word explanations and a batch upload, in a real browser against gunicorn and the worker."""
 
-import subprocess
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from playwright.sync_api import Page, expect
 
-from tests.serving import ROOT, LiveApp, stop_process
+from tests.serving import LiveApp
+from tests.serving import db_worker as db_worker_running
 
 BATCH_TEXTS = 400
 
@@ -16,20 +15,8 @@ BATCH_TEXTS = 400
 @pytest.fixture(scope="module")
 def db_worker(live_app: LiveApp, tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
     """Run the task worker beside the served app; stopped at exit, also when a test fails."""
-    log = tmp_path_factory.mktemp("worker") / "db_worker.log"
-    with log.open("wb") as log_file:
-        process = subprocess.Popen(
-            [sys.executable, "manage.py", "db_worker", "--interval", "0.2", "--no-reload"],
-            cwd=ROOT,
-            env=live_app.env,
-            stdout=log_file,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
-    try:
+    with db_worker_running(live_app, log=tmp_path_factory.mktemp("worker") / "db_worker.log"):
         yield
-    finally:
-        stop_process(process)
 
 
 def test_the_insult_is_the_most_highlighted_word_with_a_legend(page: Page) -> None:

@@ -3,36 +3,16 @@
 import json
 import os
 import signal
-import subprocess
-import sys
 import time
 import urllib.request
 from collections.abc import Iterator
-from contextlib import contextmanager
 
 import pytest
 
-from tests.serving import ROOT, LiveApp, served_app, stop_process
+from tests.serving import LiveApp, db_worker, served_app
 
 STALL_SECONDS = 5
 TEXTS = 10_000
-
-
-@contextmanager
-def db_worker(app: LiveApp) -> Iterator[subprocess.Popen]:
-    """Run `manage.py db_worker` against the app's database until exit."""
-    process = subprocess.Popen(
-        [sys.executable, "manage.py", "db_worker", "--interval", "0.2", "--no-startup-delay"],
-        cwd=ROOT,
-        env=app.env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-        start_new_session=True,
-    )
-    try:
-        yield process
-    finally:
-        stop_process(process)
 
 
 def status(app: LiveApp, batch_id: str) -> dict:

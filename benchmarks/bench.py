@@ -33,7 +33,7 @@ sys.path.insert(0, str(ROOT))
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "tests.settings")
 
 from benchmarks.corpus import corpus_texts, drift_texts, short_texts  # noqa: E402
-from tests.serving import served_app  # noqa: E402
+from tests.serving import app_env, served_app  # noqa: E402
 
 REAL_MODEL = "unitary/toxic-bert"
 RANDOM_MODEL_FOLDER = "toxic-bert-shaped-base-random"
@@ -436,17 +436,14 @@ print(json.dumps({
 def startup(model_folder: Path, runtime: str) -> dict:
     """Return the seconds from starting a server process to its first answer, and its RSS."""
     with tempfile.TemporaryDirectory(prefix="toxmon-bench-startup-") as directory:
-        env = {
-            **os.environ,
-            "DJANGO_SETTINGS_MODULE": "toxmon.settings",
-            "DJANGO_SECRET_KEY": "benchmark-only-secret-key-0123456789-abcdefghijklmnop",
-            "TOXMON_MODEL": str(model_folder),
-            "TOXMON_RUNTIME": runtime,
-            "TOXMON_REQUIRE_MODEL": "1",
-            "TOXMON_DATA_DIR": directory,
-            "DATABASE_URL": f"sqlite:///{directory}/toxmon.sqlite3",
-            "TOXMON_LOG_LEVEL": "WARNING",
-        }
+        (Path(directory) / "data").mkdir()
+        env = app_env(
+            Path(directory),
+            TOXMON_MODEL=str(model_folder),
+            TOXMON_RUNTIME=runtime,
+            TOXMON_REQUIRE_MODEL="1",
+            TOXMON_LOG_LEVEL="WARNING",
+        )
         started = time.monotonic()
         result = subprocess.run(  # noqa: S603
             [sys.executable, "-c", STARTUP_SCRIPT],

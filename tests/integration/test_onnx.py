@@ -1,7 +1,6 @@
 """The ONNX runtimes on the tiny toxic-bert: export, fuse, quantise, same answers as torch."""
 
 import json
-import os
 import shutil
 import subprocess
 import sys
@@ -17,6 +16,7 @@ from analyzer.classifier import BatchLimits, ModelUnavailable, TransformersEngin
 from analyzer.onnx_engine import OnnxEngine
 from analyzer.onnx_export import FP32_FILE, INT8_FILE, METADATA_FILE, onnx_folder
 from tests.model_factory import TOXIC_BERT_LABELS
+from tests.serving import app_env
 
 ROOT = Path(__file__).resolve().parent.parent.parent
 TEXTS = [
@@ -173,15 +173,8 @@ def test_a_server_on_onnx_never_imports_torch_or_transformers(exported_dir, tmp_
         "print(json.dumps({'engine': engine.engine, 'heavy': heavy,\n"
         "                  'labels': list(prediction.scores)}))\n"
     )
-    env = {
-        **os.environ,
-        "DJANGO_SETTINGS_MODULE": "toxmon.settings",
-        "DJANGO_SECRET_KEY": "tests-only-secret-key-for-an-onnx-server-0123456789",
-        "TOXMON_MODEL": str(exported_dir),
-        "TOXMON_REQUIRE_MODEL": "1",
-        "TOXMON_DATA_DIR": str(tmp_path),
-        "DATABASE_URL": f"sqlite:///{tmp_path / 'toxmon.sqlite3'}",
-    }
+    (tmp_path / "data").mkdir()
+    env = app_env(tmp_path, TOXMON_MODEL=str(exported_dir), TOXMON_REQUIRE_MODEL="1")
     env.pop("TOXMON_RUNTIME", None)
     result = subprocess.run(
         [sys.executable, "-c", script],

@@ -111,8 +111,15 @@ def occluded(text: str, start: int, end: int) -> str:
 
 def explanations_build(*, analyses: Sequence[Analysis]) -> list[list[Span]]:
     """Return the spans of each analysed text, scoring every occlusion in one engine call."""
-    limit = settings.TOXMON_EXPLAIN_MAX_SPANS
-    spans_per_text = [grouped_spans(word_spans(a.text), limit=limit) for a in analyses]
+    # Each occluded copy of a long text is read in as many windows as the text itself, so the
+    # span limit is shared out over the windows: an explanation costs at most about
+    # TOXMON_EXPLAIN_MAX_SPANS model windows, however long the text.
+    spans_per_text = [
+        grouped_spans(
+            word_spans(a.text), limit=max(1, settings.TOXMON_EXPLAIN_MAX_SPANS // a.windows)
+        )
+        for a in analyses
+    ]
     variants = [
         occluded(analysis.text, start, end)
         for analysis, spans in zip(analyses, spans_per_text, strict=True)

@@ -79,6 +79,16 @@ def test_a_text_of_punctuation_alone_has_no_spans_and_no_engine_call(fake_engine
     assert fake_engine.calls == []
 
 
+def test_a_text_read_in_several_windows_is_explained_by_fewer_groups(fake_engine, settings):
+    settings.TOXMON_EXPLAIN_MAX_SPANS = 12
+    [analysis] = analyses_build(texts=[" ".join(["word"] * 40)])
+    analysis.windows = 4
+    fake_engine.calls.clear()
+    [spans] = explanations_build(analyses=[analysis])
+    assert len(spans) == 3
+    assert len(fake_engine.calls[0]) == 3
+
+
 def test_a_failing_engine_while_explaining_raises_prediction_failed(fake_engine):
     analyses = analyses_build(texts=["hello idiot"])
     fake_engine.error = RuntimeError("boom")

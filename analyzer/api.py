@@ -162,8 +162,7 @@ def result_json(analysis: Analysis, spans: list[explain.Span] | None) -> dict[st
 def analyze(request: HttpRequest) -> HttpResponse:
     payload = analyze_request(json_body(request))
     try:
-        build = services.analyses_create if payload.store else services.analyses_build
-        analyses = build(texts=payload.texts, source=Source.API)
+        analyses = services.analyses_build(texts=payload.texts, source=Source.API)
         spans = explain.explanations_build(analyses=analyses) if payload.explain else None
     except services.PredictionFailed:
         return problem(
@@ -172,6 +171,9 @@ def analyze(request: HttpRequest) -> HttpResponse:
             detail="The model could not score the texts; nothing was stored. Try again later.",
             headers={"Retry-After": "30"},
         )
+    # Stored only once the explanation, too, has succeeded: a 503 promises nothing was stored.
+    if payload.store:
+        services.analyses_save(analyses=analyses)
     return JsonResponse(
         {
             "engine": analyses[0].engine,

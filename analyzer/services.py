@@ -99,7 +99,12 @@ def analysis_create(*, text: str, source: str = Source.FORM) -> Analysis:
 def analyses_create(*, texts: Sequence[str], source: str) -> list[Analysis]:
     """Score the texts in one engine call and store them all, or none when scoring fails."""
     analyses = analyses_build(texts=texts, source=source)
+    analyses_save(analyses=analyses)
+    return analyses
+
+
+def analyses_save(*, analyses: Sequence[Analysis]) -> None:
+    """Store analyses made by analyses_build, all of them or none."""
     with transaction.atomic():
         Analysis.objects.bulk_create(analyses)
     metrics.ANALYSES_STORED.inc(len(analyses))
-    return analyses

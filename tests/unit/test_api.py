@@ -142,6 +142,20 @@ def test_a_failing_model_is_503_and_nothing_is_stored(client, fake_engine, key):
     assert Analysis.objects.count() == 0
 
 
+def test_a_failing_explanation_is_503_and_nothing_is_stored(client, fake_engine, key, monkeypatch):
+    from analyzer import explain
+    from analyzer.services import PredictionFailed
+
+    def failing(**kwargs):
+        raise PredictionFailed("explaining failed")
+
+    monkeypatch.setattr(explain, "explanations_build", failing)
+    texts = ["hello idiot", "have a nice day"]
+    response = post(client, {"texts": texts, "store": True, "explain": True}, key=key)
+    assert_problem(response, 503, "model-unavailable")
+    assert Analysis.objects.count() == 0
+
+
 def test_other_methods_are_405_problems_naming_post(client, fake_engine, key):
     response = client.get(URL, headers={"Authorization": f"Bearer {key}"})
     assert_problem(response, 405, "method-not-allowed")
@@ -161,7 +175,7 @@ def test_an_unexpected_error_is_a_500_problem_not_an_html_page(
     def broken(**kwargs):
         raise TypeError("a bug")
 
-    monkeypatch.setattr(services, "analyses_create", broken)
+    monkeypatch.setattr(services, "analyses_build", broken)
     assert_problem(post(client, {"texts": ["hi"]}, key=key), 500, "server-error")
 
 

@@ -72,9 +72,12 @@ test-unit: install
 test-integration: install system-deps
 	$(BIN)/pytest -m integration --junitxml=reports/junit-integration.xml
 
+# Style, the layer contract of pyproject.toml's [tool.importlinter], and types.
 lint: install
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/lint-imports
+	DJANGO_SECRET_KEY=typecheck-only $(BIN)/mypy
 
 format: install
 	$(BIN)/ruff format .

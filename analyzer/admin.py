@@ -1,74 +1,17 @@
-import csv
-
 from django.contrib import admin, messages
+from django.contrib.auth.models import User
 from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.urls import reverse
-from django.utils import timezone
 from django.utils.html import format_html, format_html_join
 
+from analyzer.csv_export import analyses_csv
 from analyzer.models import Analysis, ApiToken, Batch
 from analyzer.tokens import token_create, token_revoke
 
-CSV_FIXED_COLUMNS = [
-    "id",
-    "created_at",
-    "text",
-    "verdict",
-    "top_label",
-    "max_score",
-    "threshold",
-    "engine",
-    "model",
-    "latency_ms",
-    "windows",
-    "source",
-    "batch",
-    "line",
-]
-# A cell starting with one of these runs as a formula when a spreadsheet opens the file.
-FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
-
-
-def spreadsheet_safe(value: object) -> object:
-    """Return value with a leading apostrophe if a spreadsheet would take it for a formula."""
-    if isinstance(value, str) and value.startswith(FORMULA_PREFIXES):
-        return "'" + value
-    return value
-
-
-def analyses_csv(queryset: QuerySet[Analysis], *, filename: str = "") -> HttpResponse:
-    """Return the analyses as a CSV file with one column per label seen among them."""
-    labels: dict[str, None] = {}
-    for scores in queryset.values_list("scores", flat=True):
-        labels.update(dict.fromkeys(scores))
-    stamp = timezone.now().strftime("%Y%m%d-%H%M%S")
-    filename = filename or f"toxmon-analyses-{stamp}.csv"
-    response = HttpResponse(content_type="text/csv; charset=utf-8")
-    response["Content-Disposition"] = f'attachment; filename="{filename}"'
-    writer = csv.writer(response)
-    writer.writerow(CSV_FIXED_COLUMNS + list(labels))
-    for analysis in queryset.iterator():
-        row = [
-            analysis.pk,
-            analysis.created_at.isoformat(),
-            analysis.text,
-            analysis.verdict,
-            analysis.top_label,
-            analysis.max_score,
-            analysis.threshold,
-            analysis.engine,
-            analysis.model_name,
-            analysis.latency_ms,
-            analysis.windows,
-            analysis.source,
-            analysis.batch_id or "",
-            analysis.batch_line or "",
-        ]
-        row += [analysis.scores.get(label, "") for label in labels]
-        writer.writerow([spreadsheet_safe(value) for value in row])
-    return response
+# Where save_model leaves a new token's key for response_add, on that one request.
+NEW_KEY_ATTRIBUTE = "toxmon_new_key"
 
 
 @admin.register(Analysis)
@@ -86,7 +29,7 @@ class AnalysisAdmin(admin.ModelAdmin):
     search_fields = ["text"]
     date_hierarchy = "created_at"
     actions = ["export_csv"]
-    fields = [
+    fields = (
         "text",
         "verdict",
         "top_label",
@@ -101,7 +44,7 @@ class AnalysisAdmin(admin.ModelAdmin):
         "batch_link",
         "batch_line",
         "created_at",
-    ]
+    )
     readonly_fields = fields
     list_per_page = 50
 
@@ -156,7 +99,7 @@ class BatchAdmin(admin.ModelAdmin):
     list_filter = ["status", "created_at"]
     search_fields = ["filename"]
     date_hierarchy = "created_at"
-    fields = [
+    fields = (
         "id",
         "filename",
         "column",
@@ -171,7 +114,7 @@ class BatchAdmin(admin.ModelAdmin):
         "started_at",
         "heartbeat_at",
         "finished_at",
-    ]
+    )
     readonly_fields = fields
 
     @admin.display(description="analyses")
@@ -199,10 +142,10 @@ class ApiTokenAdmin(admin.ModelAdmin):
     list_filter = [("revoked_at", admin.EmptyFieldListFilter)]
     search_fields = ["name", "prefix"]
     actions = ["revoke"]
-    readonly_fields = ["prefix", "created_by", "created_at", "revoked_at", "last_used_at"]
+    readonly_fields = ("prefix", "created_by", "created_at", "revoked_at", "last_used_at")
 
-    def get_fields(self, request: HttpRequest, obj: ApiToken | None = None) -> list[str]:
-        return ["name"] if obj is None else ["name", *self.readonly_fields]
+    def get_fields(self, request: HttpRequest, obj: ApiToken | None = None) -> tuple[str, ...]:
+        return ("name",) if obj is None else ("name", *self.readonly_fields)
 
     @admin.display(boolean=True, description="active")
     def is_active(self, token: ApiToken) -> bool:
@@ -212,13 +155,14 @@ class ApiTokenAdmin(admin.ModelAdmin):
         if change:
             super().save_model(request, obj, form, change)
             return
-        token, key = token_create(name=obj.name, created_by=request.user)
+        user = request.user if isinstance(request.user, User) else None
+        token, key = token_create(name=obj.name, created_by=user)
         obj.__dict__.update(
             {field.attname: getattr(token, field.attname) for field in token._meta.concrete_fields}
         )
         obj._state.adding = False
         # Shown by response_add on this one response; only its hash is stored.
-        request.toxmon_new_key = key
+        setattr(request, NEW_KEY_ATTRIBUTE, key)
 
     def response_add(
         self, request: HttpRequest, obj: ApiToken, post_url_continue: str | None = None
@@ -227,7 +171,7 @@ class ApiTokenAdmin(admin.ModelAdmin):
             **self.admin_site.each_context(request),
             "title": "API token created",
             "token": obj,
-            "key": request.toxmon_new_key,
+            "key": getattr(request, NEW_KEY_ATTRIBUTE),
             "opts": self.model._meta,
         }
         response = render(request, "admin/analyzer/apitoken/created.html", context)

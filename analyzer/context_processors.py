@@ -1,11 +1,12 @@
 from django.http import HttpRequest
 
-from analyzer import classifier
+from analyzer.engines import loader
+from analyzer.engines.base import ModelUnavailable
 
 
 def engine(request: HttpRequest) -> dict[str, object]:
     """Name the engine on every page, so a fallback cannot go unnoticed."""
     try:
-        return {"engine": classifier.classifier_get()}
-    except classifier.ModelUnavailable:
+        return {"engine": loader.engine_get()}
+    except ModelUnavailable:
         return {"engine": None}

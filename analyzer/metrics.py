@@ -1,25 +1,16 @@
-"""toxmon's own Prometheus metrics, and the /metrics view that serves them.
+"""toxmon's own Prometheus metrics and the functions that record them.
 
-Under gunicorn every worker writes its values to PROMETHEUS_MULTIPROC_DIR (set by
-gunicorn.conf.py) and /metrics adds them up, so the gauges say how to combine workers: the
-largest value among the workers alive ("livemax"), forgetting workers that exited.
+analyzer/metrics_view.py serves them. Under gunicorn every worker writes its values to
+PROMETHEUS_MULTIPROC_DIR (set by gunicorn.conf.py) and /metrics adds them up, so the gauges say
+how to combine workers: the largest value among the workers alive ("livemax"), forgetting
+workers that exited.
 """
 
-import ipaddress
-import logging
-from typing import TYPE_CHECKING
+from collections.abc import Sequence
 
-from django.conf import settings
-from django.core.exceptions import ImproperlyConfigured
-from django.http import HttpRequest, HttpResponse, HttpResponseForbidden
-from django.views.decorators.http import require_GET
-from django_prometheus.exports import ExportToDjangoView
 from prometheus_client import Counter, Gauge, Histogram
 
 from analyzer.models import Verdict
-
-if TYPE_CHECKING:
-    from analyzer.classifier import Engine
 
 # Latency buckets from a fast ONNX batch (~10 ms) to a slow 512-token torch window (seconds).
 LATENCY_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
@@ -67,18 +58,18 @@ PREDICTION_FAILURES = Counter(
 for verdict in Verdict.values:
     TEXTS_ANALYZED.labels(verdict=verdict)
 
-logger = logging.getLogger(__name__)
 
-
-def engine_loaded(engine: "Engine", *, seconds: float) -> None:
+def engine_loaded(
+    *, runtime: str, model: str, labels: Sequence[str], fallback: bool, seconds: float
+) -> None:
     """Record which engine a process loaded and how long it took."""
     MODEL_LOAD_SECONDS.set(seconds)
-    MODEL_INFO.labels(engine=engine.engine, model=engine.model).set(1)
-    FALLBACK_ACTIVE.set(1 if engine.fallback else 0)
+    MODEL_INFO.labels(engine=runtime, model=model).set(1)
+    FALLBACK_ACTIVE.set(1 if fallback else 0)
     # Series that exist from the load on, so panels and alerts see 0 before the first text.
-    INFERENCE_SECONDS.labels(engine=engine.engine)
-    PREDICTION_FAILURES.labels(engine=engine.engine)
-    for label in engine.labels:
+    INFERENCE_SECONDS.labels(engine=runtime)
+    PREDICTION_FAILURES.labels(engine=runtime)
+    for label in labels:
         LABEL_SCORE.labels(label=label)
 
 
@@ -86,9 +77,9 @@ def prediction_observed(
     *,
     engine: str,
     seconds: float,
-    verdicts: list[str],
-    scores: list[dict[str, float]],
-    windows: list[int],
+    verdicts: Sequence[str],
+    scores: Sequence[dict[str, float]],
+    windows: Sequence[int],
 ) -> None:
     """Record one successful call of the engine."""
     INFERENCE_SECONDS.labels(engine=engine).observe(seconds)
@@ -99,40 +90,11 @@ def prediction_observed(
             LABEL_SCORE.labels(label=label).observe(score)
 
 
-def allowed_networks() -> list[ipaddress.IPv4Network | ipaddress.IPv6Network]:
-    """Return the networks of TOXMON_METRICS_ALLOWED_IPS (a bare address is a /32 or /128)."""
-    networks = []
-    for entry in settings.TOXMON_METRICS_ALLOWED_IPS:
-        try:
-            networks.append(ipaddress.ip_network(entry, strict=False))
-        except ValueError as error:
-            raise ImproperlyConfigured(
-                f"TOXMON_METRICS_ALLOWED_IPS: {entry!r} is not an IP address or network"
-            ) from error
-    return networks
+def prediction_failed(*, engine: str) -> None:
+    """Record one call of the engine that raised."""
+    PREDICTION_FAILURES.labels(engine=engine).inc()
 
 
-def client_allowed(remote_addr: str) -> bool:
-    """Return whether a client at remote_addr may read the metrics."""
-    try:
-        address = ipaddress.ip_address(remote_addr)
-    except ValueError:
-        return False
-    # A dual-stack socket reports IPv4 clients as ::ffff:a.b.c.d.
-    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped:
-        address = address.ipv4_mapped
-    return any(address in network for network in allowed_networks())
-
-
-@require_GET
-def metrics_export(request: HttpRequest) -> HttpResponse:
-    """Serve the metrics of every worker to allowed clients, 403 to everyone else."""
-    # REMOTE_ADDR, never X-Forwarded-For: a client can write that header itself.
-    remote_addr = request.META.get("REMOTE_ADDR", "")
-    if not client_allowed(remote_addr):
-        logger.warning("Refused /metrics to %s (not in TOXMON_METRICS_ALLOWED_IPS)", remote_addr)
-        return HttpResponseForbidden(
-            "Metrics are served only to the addresses in TOXMON_METRICS_ALLOWED_IPS.\n",
-            content_type="text/plain",
-        )
-    return ExportToDjangoView(request)
+def analyses_stored(*, count: int) -> None:
+    """Record analyses committed to the database."""
+    ANALYSES_STORED.inc(count)

@@ -143,7 +143,8 @@ class Analysis(models.Model):
     max_score = models.FloatField(help_text=_("The highest score over all labels."))
     threshold = models.FloatField(help_text=_("Score at or above which a label counted as toxic."))
     engine = models.CharField(
-        max_length=64, help_text=_("Code path that answered, e.g. transformers or the fallback.")
+        max_length=64,
+        help_text=_("Runtime that answered: onnx-int8, onnx-fp32, torch or profanity-check."),
     )
     model_name = models.CharField(max_length=255, help_text=_("Model that answered."))
     latency_ms = models.FloatField(help_text=_("Inference time in milliseconds."))

@@ -8,7 +8,9 @@ from dataclasses import dataclass
 from django.conf import settings
 from django.db import transaction
 
-from analyzer import classifier, metrics
+from analyzer import metrics
+from analyzer.engines import loader
+from analyzer.engines.base import Engine, ModelUnavailable, Prediction
 from analyzer.models import Analysis, Source, Verdict
 
 logger = logging.getLogger(__name__)
@@ -36,25 +38,23 @@ def judgement_from_scores(scores: Mapping[str, float], *, threshold: float) -> J
     return Judgement(verdict=verdict, top_label=top_label, max_score=max_score)
 
 
-def texts_predict(
-    *, texts: Sequence[str]
-) -> tuple[classifier.Engine, list[classifier.Prediction], float]:
+def texts_predict(*, texts: Sequence[str]) -> tuple[Engine, list[Prediction], float]:
     """Score the texts in one engine call; return the engine, its predictions and the seconds.
 
     Every caller (analyses, explanations) gets the same failure handling: the error is logged,
     counted in toxmon_prediction_failures_total and raised as PredictionFailed.
     """
     try:
-        engine = classifier.classifier_get()
-    except classifier.ModelUnavailable as error:
+        engine = loader.engine_get()
+    except ModelUnavailable as error:
         raise PredictionFailed(str(error)) from error
     started = time.perf_counter()
     try:
         predictions = engine.predict(list(texts))
     except Exception as error:
-        metrics.PREDICTION_FAILURES.labels(engine=engine.engine).inc()
-        logger.exception("The %s engine failed to score %d text(s)", engine.engine, len(texts))
-        raise PredictionFailed(f"the {engine.engine} engine failed: {error}") from error
+        metrics.prediction_failed(engine=engine.runtime)
+        logger.exception("The %s engine failed to score %d text(s)", engine.runtime, len(texts))
+        raise PredictionFailed(f"the {engine.runtime} engine failed: {error}") from error
     return engine, predictions, time.perf_counter() - started
 
 
@@ -72,7 +72,7 @@ def analyses_build(*, texts: Sequence[str], source: str = Source.FORM) -> list[A
             top_label=judgement.top_label,
             max_score=judgement.max_score,
             threshold=threshold,
-            engine=engine.engine,
+            engine=engine.runtime,
             model_name=engine.model,
             latency_ms=round(seconds * 1000, 2),
             windows=prediction.windows,
@@ -81,7 +81,7 @@ def analyses_build(*, texts: Sequence[str], source: str = Source.FORM) -> list[A
         analysis.full_clean()
         analyses.append(analysis)
     metrics.prediction_observed(
-        engine=engine.engine,
+        engine=engine.runtime,
         seconds=seconds,
         verdicts=[analysis.verdict for analysis in analyses],
         scores=[prediction.scores for prediction in predictions],
@@ -106,5 +106,13 @@ def analyses_create(*, texts: Sequence[str], source: str) -> list[Analysis]:
 def analyses_save(*, analyses: Sequence[Analysis]) -> None:
     """Store analyses made by analyses_build, all of them or none."""
     with transaction.atomic():
-        Analysis.objects.bulk_create(analyses)
-    metrics.ANALYSES_STORED.inc(len(analyses))
+        analyses_insert(analyses=analyses)
+
+
+def analyses_insert(*, analyses: Sequence[Analysis]) -> None:
+    """Insert analyses inside the caller's transaction; counted once it commits.
+
+    Every stored analysis goes through here, so the stored count is kept in one place.
+    """
+    Analysis.objects.bulk_create(analyses)
+    transaction.on_commit(lambda: metrics.analyses_stored(count=len(analyses)))

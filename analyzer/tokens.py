@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 from django.conf import settings
-from django.contrib.auth.models import AbstractBaseUser
+from django.contrib.auth.models import User
 from django.core.exceptions import ImproperlyConfigured
 from django.db import transaction
 from django.db.models import F
@@ -28,7 +28,7 @@ def key_hash(key: str) -> str:
     return hashlib.sha256(key.encode()).hexdigest()
 
 
-def token_create(*, name: str, created_by: AbstractBaseUser | None = None) -> tuple[ApiToken, str]:
+def token_create(*, name: str, created_by: User | None = None) -> tuple[ApiToken, str]:
     """Make a token and return it with its key, which is not kept and cannot be shown again."""
     key = KEY_PREFIX + secrets.token_urlsafe(32)
     token = ApiToken(
@@ -89,6 +89,6 @@ def token_request_count(*, token: ApiToken) -> int | None:
         window_started_at, requests = tokens.values_list(
             "window_started_at", "requests_in_window"
         ).get()
-    if requests <= limit.requests:
+    if requests <= limit.requests or window_started_at is None:
         return None
     return max(1, math.ceil((window_started_at + window - now).total_seconds()))

@@ -1,6 +1,7 @@
 from django.urls import path, re_path
 
-from analyzer import api, views
+from analyzer import views
+from analyzer.api import views as api
 
 app_name = "analyzer"
 

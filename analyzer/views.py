@@ -3,8 +3,10 @@ from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_GET, require_http_methods
 
-from analyzer import batches, classifier, explain, services
-from analyzer.admin import analyses_csv
+from analyzer import batch_jobs, batch_reports, explain, services, tasks
+from analyzer.csv_export import analyses_csv
+from analyzer.engines import loader
+from analyzer.engines.base import ModelUnavailable
 from analyzer.forms import AnalyzeForm, BatchUploadForm
 from analyzer.models import Analysis, Batch
 
@@ -22,7 +24,7 @@ def analyze(request: HttpRequest) -> HttpResponse:
         analysis = services.analysis_create(text=form.cleaned_data["text"])
     except services.PredictionFailed:
         return render(request, TEMPLATE, {"form": form, "unavailable": True}, status=503)
-    context = {"form": form, "analysis": analysis}
+    context: dict[str, object] = {"form": form, "analysis": analysis}
     if form.cleaned_data["explain"]:
         context.update(explanation_context(analysis))
     return render(request, TEMPLATE, context)
@@ -40,13 +42,13 @@ def explanation_context(analysis: Analysis) -> dict[str, object]:
 @require_GET
 def healthz(request: HttpRequest) -> JsonResponse:
     try:
-        engine = classifier.classifier_get()
-    except classifier.ModelUnavailable as error:
+        engine = loader.engine_get()
+    except ModelUnavailable as error:
         return JsonResponse({"status": "unavailable", "error": str(error)}, status=503)
     return JsonResponse(
         {
             "status": "ok",
-            "engine": engine.engine,
+            "engine": engine.runtime,
             "model": engine.model,
             "labels": list(engine.labels),
             "fallback": engine.fallback,
@@ -61,28 +63,41 @@ def batch_upload(request: HttpRequest) -> HttpResponse:
         return render(request, "analyzer/batch_upload.html", {"form": form})
     if form.is_valid():
         try:
-            batch = batches.batch_create(
+            batch = batch_jobs.batch_create(
                 upload=form.cleaned_data["file"], column=form.cleaned_data["column"]
             )
-            return redirect("analyzer:batch_detail", batch_id=batch.pk)
         except ValidationError as error:
             form.add_error("file", error)
+        else:
+            tasks.batch_enqueue(batch_id=batch.pk)
+            return redirect("analyzer:batch_detail", batch_id=batch.pk)
     return render(request, "analyzer/batch_upload.html", {"form": form}, status=400)
+
+
+def batch_recovered(batch_id: str) -> Batch:
+    """Return the batch, resumed first if its worker went quiet (the page is polled)."""
+    batch = get_object_or_404(Batch, pk=batch_id)
+    tasks.batches_recover(batch_ids=[batch.pk])
+    batch.refresh_from_db()
+    return batch
 
 
 @require_GET
 def batch_detail(request: HttpRequest, batch_id: str) -> HttpResponse:
-    batch = batches.batch_recover_if_stalled(batch=get_object_or_404(Batch, pk=batch_id))
-    context = {"batch": batch, "progress": batches.batch_progress(batch=batch)}
+    batch = batch_recovered(batch_id)
+    context: dict[str, object] = {
+        "batch": batch,
+        "progress": batch_reports.batch_progress(batch=batch),
+    }
     if batch.is_finished:
-        context["summary"] = batches.batch_summary(batch=batch)
+        context["summary"] = batch_reports.batch_summary(batch=batch)
     return render(request, "analyzer/batch_detail.html", context)
 
 
 @require_GET
 def batch_status(request: HttpRequest, batch_id: str) -> JsonResponse:
-    batch = batches.batch_recover_if_stalled(batch=get_object_or_404(Batch, pk=batch_id))
-    progress = batches.batch_progress(batch=batch)
+    batch = batch_recovered(batch_id)
+    progress = batch_reports.batch_progress(batch=batch)
     return JsonResponse(
         {**progress.__dict__, "finished": batch.is_finished},
         headers={"Cache-Control": "no-store"},

@@ -1,14 +1,13 @@
 """Split long texts into overlapping token windows and merge their scores.
 
-The model reads at most 512 tokens. Cutting the rest off would hide an insult at the end of a
-long comment, so a long text is read as overlapping windows and each label keeps its highest
-score over the windows.
+A model reads at most its maximum length (512 tokens for toxic-bert) less its own special tokens,
+which each engine asks its tokenizer for. Cutting the rest off would hide an insult at the end
+of a long comment, so a long text is read as overlapping windows and each label keeps its
+highest score over the windows.
 """
 
 from collections.abc import Iterable, Mapping, Sequence
 
-# Room for [CLS] and [SEP] inside the model's 512 positions.
-SPECIAL_TOKENS = 2
 # Tokens shared by neighbouring windows, so a phrase cut by one window is whole in the next.
 DEFAULT_OVERLAP = 64
 

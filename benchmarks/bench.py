@@ -58,7 +58,7 @@ def log(message: str) -> None:
 
 def model_prepare(model_dir: Path) -> tuple[Path, str]:
     """Return the folder of the model to serve and a sentence saying which model it is."""
-    from analyzer.onnx_export import onnx_export
+    from analyzer.engines.onnx_export import onnx_export
 
     real = model_dir / REAL_MODEL.replace("/", "--")
     if (real / "config.json").is_file():
@@ -294,8 +294,8 @@ def _served_worker(
     django.setup()
     from django.conf import settings
 
-    from analyzer.classifier import BatchLimits
-    from analyzer.onnx_engine import OnnxEngine
+    from analyzer.engines.base import BatchLimits
+    from analyzer.engines.onnx_engine import OnnxEngine
 
     limits = BatchLimits(
         max_texts=settings.TOXMON_MICROBATCH_MAX_TEXTS,
@@ -350,9 +350,9 @@ def engine_throughput(model_folder: Path, *, threads: int = 16) -> dict[str, dic
     and laid out as the optimized server is (one process per worker)."""
     from django.conf import settings
 
-    from analyzer.classifier import BatchLimits
-    from analyzer.onnx_engine import OnnxEngine
-    from analyzer.onnx_export import onnx_folder
+    from analyzer.engines.base import BatchLimits
+    from analyzer.engines.onnx_engine import OnnxEngine
+    from analyzer.engines.onnx_layout import onnx_folder
 
     cores = os.cpu_count() or 1
     folder = onnx_folder(model_folder)
@@ -395,12 +395,12 @@ def engine_throughput(model_folder: Path, *, threads: int = 16) -> dict[str, dic
 
 def accuracy_drift(model_folder: Path) -> dict[str, dict[str, tuple[float, float]]]:
     """Return, per fast runtime and label, the max and mean |score - torch fp32 score|."""
-    from analyzer.classifier import TransformersEngine
-    from analyzer.onnx_engine import OnnxEngine
-    from analyzer.onnx_export import onnx_folder
+    from analyzer.engines.onnx_engine import OnnxEngine
+    from analyzer.engines.onnx_layout import onnx_folder
+    from analyzer.engines.pytorch_engine import TorchEngine
 
     texts = drift_texts()
-    reference = TransformersEngine(str(model_folder), model="bench")
+    reference = TorchEngine(str(model_folder), model="bench")
     expected = [reference.predict([text])[0].scores for text in texts]
     drift = {}
     for runtime in ("onnx-fp32", "onnx-int8"):
@@ -422,11 +422,11 @@ STARTUP_SCRIPT = """
 import json, sys, time
 import psutil
 import toxmon.wsgi
-from analyzer.classifier import classifier_get
-engine = classifier_get()
+from analyzer.engines.loader import engine_get
+engine = engine_get()
 engine.predict(["ready"])
 print(json.dumps({
-    "engine": engine.engine,
+    "engine": engine.runtime,
     "rss_mb": psutil.Process().memory_info().rss / 2**20,
     "torch_imported": "torch" in sys.modules,
 }))

@@ -5,15 +5,15 @@ from pathlib import Path
 
 import pytest
 
-from analyzer import classifier
-from analyzer.classifier import Prediction
+from analyzer.engines import loader
+from analyzer.engines.base import Prediction
 from tests.model_factory import TOXIC_BERT_LABELS, build_bert
 
 
 class FakeEngine:
     """Stands in for the model: scores a text by the words it knows, or raises if told to."""
 
-    engine = "fake"
+    runtime = "fake"
     model = "fake-toxic-bert"
     labels = TOXIC_BERT_LABELS
     fallback = False
@@ -43,7 +43,7 @@ class FakeEngine:
 @pytest.fixture
 def fake_engine(monkeypatch: pytest.MonkeyPatch) -> FakeEngine:
     engine = FakeEngine()
-    monkeypatch.setattr(classifier, "classifier_get", lambda: engine)
+    monkeypatch.setattr(loader, "engine_get", lambda: engine)
     return engine
 
 
@@ -56,9 +56,9 @@ def tiny_model_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 @pytest.fixture
 def fresh_classifier() -> Iterator[None]:
     """Let a test load the engine from its own settings, and forget it afterwards."""
-    classifier.classifier_get.cache_clear()
+    loader.engine_get.cache_clear()
     yield
-    classifier.classifier_get.cache_clear()
+    loader.engine_get.cache_clear()
 
 
 TEST_KINDS = ("unit", "integration", "e2e", "stress")

@@ -8,6 +8,8 @@ import dj_database_url
 from csp.constants import NONE, SELF
 from django.core.exceptions import ImproperlyConfigured
 
+from analyzer.engines.runtime import AUTO, CONFIGURABLE_RUNTIMES
+
 BASE_DIR = Path(__file__).resolve().parent.parent
 
 
@@ -206,9 +208,11 @@ TOXMON_BATCH_MAX_ATTEMPTS = int(os.environ.get("TOXMON_BATCH_MAX_ATTEMPTS", "3")
 # Serving speed (docs/benchmark.md). The runtime that scores texts: "auto" serves the int8 ONNX
 # export when `fetch_model` made one and PyTorch otherwise; "onnx-fp32" gives PyTorch's scores
 # exactly; "torch" is the reference path.
-TOXMON_RUNTIME = os.environ.get("TOXMON_RUNTIME", "auto").strip().lower() or "auto"
-if TOXMON_RUNTIME not in {"auto", "torch", "onnx-int8", "onnx-fp32"}:
-    raise ImproperlyConfigured("TOXMON_RUNTIME must be auto, torch, onnx-int8 or onnx-fp32.")
+TOXMON_RUNTIME = os.environ.get("TOXMON_RUNTIME", AUTO).strip().lower() or AUTO
+if TOXMON_RUNTIME not in {AUTO, *CONFIGURABLE_RUNTIMES}:
+    raise ImproperlyConfigured(
+        f"TOXMON_RUNTIME must be one of {', '.join([AUTO, *CONFIGURABLE_RUNTIMES])}."
+    )
 # Concurrent requests of one worker are scored together: up to this many texts, this many padded
 # tokens, gathered for at most this many milliseconds. TOXMON_MICROBATCH=0 scores one at a time.
 TOXMON_MICROBATCH = env_bool("TOXMON_MICROBATCH", default=True)

@@ -4,7 +4,7 @@ from django.urls import include, path
 from django.utils.functional import lazy
 from django.views.generic.base import RedirectView
 
-from analyzer.metrics import metrics_export
+from analyzer.metrics_view import metrics_export
 
 # Resolved on first request: the static manifest does not exist yet when `migrate` imports this.
 favicon_url = lazy(static, str)("favicon.svg")

@@ -25,12 +25,12 @@ def test_a_post_stores_one_row_and_renders_a_row_per_toxic_bert_label(client, ti
     assert "Fallback engine active" not in html
     stored = Analysis.objects.get()
     assert list(stored.scores) == list(TOXIC_BERT_LABELS)
-    assert stored.engine == "transformers"
+    assert stored.engine == "torch"
 
 
 def test_healthz_reports_the_loaded_model(client, tiny_model, tiny_model_dir):
     body = client.get(reverse("analyzer:healthz")).json()
-    assert body["engine"] == "transformers"
+    assert body["engine"] == "torch"
     assert body["model"] == str(tiny_model_dir)
     assert body["labels"] == list(TOXIC_BERT_LABELS)
     assert body["fallback"] is False

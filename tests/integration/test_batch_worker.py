@@ -36,9 +36,11 @@ def batch_of(app: LiveApp, lines: list[str]) -> str:
     upload.write_text("\n".join(lines), encoding="utf-8")
     code = (
         "from django.core.files.uploadedfile import SimpleUploadedFile\n"
-        "from analyzer.batches import batch_create\n"
+        "from analyzer.batch_jobs import batch_create\n"
+        "from analyzer.tasks import batch_enqueue\n"
         f"data = open({str(upload)!r}, 'rb').read()\n"
         "batch = batch_create(upload=SimpleUploadedFile('big.txt', data))\n"
+        "batch_enqueue(batch_id=batch.pk)\n"
         "print(batch.pk)"
     )
     return app.manage("shell", "-c", code).stdout.strip().splitlines()[-1]

@@ -9,17 +9,19 @@ import torch
 from django.core.management import call_command
 from django.core.management.base import CommandError
 
-from analyzer import classifier
-from analyzer.classifier import ModelUnavailable, ProfanityCheckEngine, TransformersEngine
+from analyzer.engines import loader
+from analyzer.engines.base import ModelUnavailable
+from analyzer.engines.profanity_engine import ProfanityCheckEngine
+from analyzer.engines.pytorch_engine import TorchEngine
 from tests.model_factory import TOXIC_BERT_LABELS
 
 
 @pytest.fixture(scope="module")
-def tiny_engine(tiny_model_dir) -> TransformersEngine:
-    return TransformersEngine(str(tiny_model_dir), model="tiny-toxic-bert")
+def tiny_engine(tiny_model_dir) -> TorchEngine:
+    return TorchEngine(str(tiny_model_dir), model="tiny-toxic-bert")
 
 
-def logits_of(engine: TransformersEngine, text: str) -> torch.Tensor:
+def logits_of(engine: TorchEngine, text: str) -> torch.Tensor:
     inputs = engine.tokenizer(text, return_tensors="pt", truncation=True)
     with torch.no_grad():
         return engine.pipeline.model(**inputs).logits[0]
@@ -84,7 +86,7 @@ def test_a_model_that_cannot_be_loaded_falls_back_loudly(settings, tmp_path, cap
     settings.TOXMON_MODEL = "unitary/toxic-bert"
     settings.TOXMON_MODEL_DIR = tmp_path
     settings.TOXMON_REQUIRE_MODEL = False
-    engine = classifier.engine_load()
+    engine = loader.engine_load()
     assert isinstance(engine, ProfanityCheckEngine)
     assert engine.fallback
     assert "FALLBACK ENGINE ACTIVE" in caplog.text
@@ -95,7 +97,7 @@ def test_a_broken_model_folder_also_falls_back(settings, tmp_path):
     (tmp_path / "config.json").write_text("{not json")
     settings.TOXMON_MODEL = str(tmp_path)
     settings.TOXMON_REQUIRE_MODEL = False
-    assert classifier.engine_load().fallback
+    assert loader.engine_load().fallback
 
 
 def test_the_fallback_is_refused_when_the_model_is_required(settings, tmp_path):
@@ -103,13 +105,13 @@ def test_the_fallback_is_refused_when_the_model_is_required(settings, tmp_path):
     settings.TOXMON_MODEL_DIR = tmp_path
     settings.TOXMON_REQUIRE_MODEL = True
     with pytest.raises(ModelUnavailable, match="TOXMON_REQUIRE_MODEL"):
-        classifier.engine_load()
+        loader.engine_load()
 
 
 def test_a_local_model_folder_is_loaded(settings, tiny_model_dir):
     settings.TOXMON_MODEL = str(tiny_model_dir)
-    engine = classifier.engine_load()
-    assert engine.engine == "transformers"
+    engine = loader.engine_load()
+    assert engine.runtime == "torch"
     assert engine.labels == TOXIC_BERT_LABELS
 
 
@@ -118,12 +120,12 @@ def test_a_fetched_model_is_found_in_the_model_folder(settings, tmp_path, tiny_m
     fetched.symlink_to(tiny_model_dir, target_is_directory=True)
     settings.TOXMON_MODEL = "unitary/toxic-bert"
     settings.TOXMON_MODEL_DIR = tmp_path
-    assert classifier.engine_load().engine == "transformers"
+    assert loader.engine_load().runtime == "torch"
 
 
 def test_the_engine_is_loaded_once_per_process(settings, fresh_classifier, tiny_model_dir):
     settings.TOXMON_MODEL = str(tiny_model_dir)
-    assert classifier.classifier_get() is classifier.classifier_get()
+    assert loader.engine_get() is loader.engine_get()
 
 
 def test_fetch_model_gives_up_quickly_on_a_hub_that_never_answers(settings, tmp_path, monkeypatch):

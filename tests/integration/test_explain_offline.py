@@ -2,7 +2,7 @@
 
 import pytest
 
-from analyzer import classifier
+from analyzer.engines import loader
 from analyzer.explain import explanations_build
 from analyzer.services import analyses_build
 
@@ -13,7 +13,7 @@ pytestmark = pytest.mark.django_db
 def offline_engine(settings, tmp_path, fresh_classifier):
     settings.TOXMON_MODEL = str(tmp_path / "no-such-model")
     settings.TOXMON_REQUIRE_MODEL = False
-    engine = classifier.classifier_get()
+    engine = loader.engine_get()
     assert engine.fallback
     return engine
 

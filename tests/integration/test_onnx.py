@@ -11,10 +11,12 @@ import pytest
 from django.core.management import call_command
 from django.test import override_settings
 
-from analyzer import classifier, metrics
-from analyzer.classifier import BatchLimits, ModelUnavailable, TransformersEngine
-from analyzer.onnx_engine import OnnxEngine
-from analyzer.onnx_export import FP32_FILE, INT8_FILE, METADATA_FILE, onnx_folder
+from analyzer import metrics
+from analyzer.engines import loader
+from analyzer.engines.base import BatchLimits, ModelUnavailable
+from analyzer.engines.onnx_engine import OnnxEngine
+from analyzer.engines.onnx_layout import FP32_FILE, INT8_FILE, METADATA_FILE, onnx_folder
+from analyzer.engines.pytorch_engine import TorchEngine
 from tests.model_factory import TOXIC_BERT_LABELS
 from tests.serving import app_env
 
@@ -51,8 +53,8 @@ def unexported_dir(tiny_model_dir, tmp_path_factory) -> Path:
 
 
 @pytest.fixture(scope="module")
-def torch_engine(tiny_model_dir) -> TransformersEngine:
-    return TransformersEngine(str(tiny_model_dir), model="tiny-toxic-bert")
+def torch_engine(tiny_model_dir) -> TorchEngine:
+    return TorchEngine(str(tiny_model_dir), model="tiny-toxic-bert")
 
 
 @pytest.fixture(scope="module", params=["onnx-int8", "onnx-fp32"])
@@ -61,7 +63,7 @@ def onnx_engine(request, exported_dir) -> OnnxEngine:
 
 
 def tolerance_of(engine: OnnxEngine) -> float:
-    return INT8_TOLERANCE if engine.engine == "onnx-int8" else FP32_TOLERANCE
+    return INT8_TOLERANCE if engine.runtime == "onnx-int8" else FP32_TOLERANCE
 
 
 def test_fetch_model_exports_a_fused_fp32_and_a_quantised_int8_graph(exported_dir):
@@ -102,7 +104,7 @@ def test_onnx_scores_are_within_tolerance_of_the_torch_path(onnx_engine, torch_e
 def test_padding_in_a_batch_does_not_change_a_texts_scores(onnx_engine):
     # int8 activations are quantised with one scale per batch, so batch mates move a score a
     # little; fp32 must not move at all.
-    tolerance = 1e-3 if onnx_engine.engine == "onnx-int8" else 1e-5
+    tolerance = 1e-3 if onnx_engine.runtime == "onnx-int8" else 1e-5
     together = onnx_engine.predict(TEXTS)
     for text, in_batch in zip(TEXTS, together, strict=True):
         [alone] = onnx_engine.predict([text])
@@ -136,19 +138,18 @@ def test_auto_serves_int8_where_the_export_exists_and_torch_where_not(
 ):
     settings.TOXMON_RUNTIME = "auto"
     settings.TOXMON_MODEL = str(exported_dir)
-    engine = classifier.engine_load()
-    assert (engine.engine, engine.model) == ("onnx-int8", str(exported_dir))
+    engine = loader.engine_load()
+    assert (engine.runtime, engine.model) == ("onnx-int8", str(exported_dir))
     assert metrics.MODEL_INFO.labels(engine="onnx-int8", model=str(exported_dir))._value.get() == 1
     settings.TOXMON_MODEL = str(unexported_dir)
-    assert classifier.engine_load().engine == "transformers"
+    assert loader.engine_load().runtime == "torch"
 
 
 @pytest.mark.parametrize("runtime", ["torch", "onnx-fp32"])
 def test_the_runtime_can_be_chosen(settings, exported_dir, runtime):
     settings.TOXMON_RUNTIME = runtime
     settings.TOXMON_MODEL = str(exported_dir)
-    expected = "transformers" if runtime == "torch" else runtime
-    assert classifier.engine_load().engine == expected
+    assert loader.engine_load().runtime == runtime
 
 
 def test_an_onnx_runtime_without_an_export_is_refused_when_the_model_is_required(
@@ -158,19 +159,19 @@ def test_an_onnx_runtime_without_an_export_is_refused_when_the_model_is_required
     settings.TOXMON_MODEL = str(unexported_dir)
     settings.TOXMON_REQUIRE_MODEL = True
     with pytest.raises(ModelUnavailable, match="fetch_model"):
-        classifier.engine_load()
+        loader.engine_load()
 
 
 def test_a_server_on_onnx_never_imports_torch_or_transformers(exported_dir, tmp_path):
     script = (
         "import json, sys\n"
         "import toxmon.wsgi\n"
-        "from analyzer.classifier import classifier_get\n"
-        "engine = classifier_get()\n"
+        "from analyzer.engines.loader import engine_get\n"
+        "engine = engine_get()\n"
         "[prediction] = engine.predict(['you stupid idiot'])\n"
         "heavy = sorted(name for name in sys.modules\n"
         "               if name.split('.')[0] in {'torch', 'transformers'})\n"
-        "print(json.dumps({'engine': engine.engine, 'heavy': heavy,\n"
+        "print(json.dumps({'engine': engine.runtime, 'heavy': heavy,\n"
         "                  'labels': list(prediction.scores)}))\n"
     )
     (tmp_path / "data").mkdir()

@@ -4,7 +4,7 @@ import io
 import pytest
 from django.urls import reverse
 
-from analyzer.admin import spreadsheet_safe
+from analyzer.csv_export import spreadsheet_safe
 from analyzer.models import Analysis
 from analyzer.services import analysis_create
 

@@ -6,7 +6,7 @@ from collections.abc import Sequence
 
 import pytest
 
-from analyzer.batching import MicroBatcher
+from analyzer.engines.microbatcher import MicroBatcher
 
 
 class FakeModel:

@@ -9,7 +9,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django_tasks_db.models import DBTaskResult
 
-from analyzer import batches
+from analyzer import batch_files, batch_jobs, batch_reports, tasks
 from analyzer.models import Analysis, Batch, BatchStatus, Source
 
 pytestmark = pytest.mark.django_db
@@ -21,7 +21,7 @@ def upload(name: str, content: bytes | str) -> SimpleUploadedFile:
 
 
 def items(name, content, column=""):
-    return batches.batch_items_from_upload(upload=upload(name, content), column=column)
+    return batch_files.items_from_upload(upload=upload(name, content), column=column)
 
 
 def refused(name, content, column="") -> str:
@@ -34,6 +34,12 @@ def make_batch(texts: list[str]) -> Batch:
     return Batch.objects.create(
         filename="t.txt", items=[[n, t] for n, t in enumerate(texts, 1)], total=len(texts)
     )
+
+
+def recovered(batch: Batch) -> Batch:
+    """Return the batch after the recovery its page runs when polled."""
+    tasks.batches_recover(batch_ids=[batch.pk])
+    return Batch.objects.get(pk=batch.pk)
 
 
 def test_a_txt_file_gives_one_text_a_line_skipping_blank_lines():
@@ -141,9 +147,9 @@ def test_a_csv_upload_needs_a_column(client):
 
 
 def test_running_a_batch_stores_every_text_linked_to_it(fake_engine, monkeypatch):
-    monkeypatch.setattr(batches, "CHUNK_SIZE", 2)
+    monkeypatch.setattr(batch_jobs, "CHUNK_SIZE", 2)
     batch = make_batch(["hello", "idiot", "nice", "you idiot", "bye"])
-    batches.batch_run(batch_id=str(batch.pk))
+    batch_jobs.batch_run(batch_id=batch.pk)
     batch.refresh_from_db()
     assert (batch.status, batch.done, batch.items, batch.attempts) == (BatchStatus.DONE, 5, [], 1)
     assert len(fake_engine.calls) == 3, "one engine call a chunk"
@@ -156,7 +162,7 @@ def test_running_a_batch_stores_every_text_linked_to_it(fake_engine, monkeypatch
         (5, "bye"),
     ]
     assert set(stored.values_list("source", flat=True)) == {Source.BATCH}
-    summary = batches.batch_summary(batch=batch)
+    summary = batch_reports.batch_summary(batch=batch)
     assert (summary.analyzed, summary.toxic, summary.toxic_share) == (5, 2, 0.4)
     assert summary.label_counts["insult"] == 2 and summary.label_counts["threat"] == 0
 
@@ -164,9 +170,9 @@ def test_running_a_batch_stores_every_text_linked_to_it(fake_engine, monkeypatch
 def test_a_worker_crash_keeps_finished_chunks_and_the_batch_resumes(
     fake_engine, monkeypatch, settings
 ):
-    monkeypatch.setattr(batches, "CHUNK_SIZE", 2)
+    monkeypatch.setattr(batch_jobs, "CHUNK_SIZE", 2)
     batch = make_batch(["a", "b", "c", "d", "e"])
-    original = batches.chunk_store
+    original = batch_jobs.chunk_store
     stored_chunks = []
 
     def dies_after_one_chunk(**kwargs):
@@ -175,10 +181,10 @@ def test_a_worker_crash_keeps_finished_chunks_and_the_batch_resumes(
         stored_chunks.append(original(**kwargs))
         return True
 
-    monkeypatch.setattr(batches, "chunk_store", dies_after_one_chunk)
+    monkeypatch.setattr(batch_jobs, "chunk_store", dies_after_one_chunk)
     with pytest.raises(SystemExit):
-        batches.batch_run(batch_id=str(batch.pk))
-    monkeypatch.setattr(batches, "chunk_store", original)
+        batch_jobs.batch_run(batch_id=batch.pk)
+    monkeypatch.setattr(batch_jobs, "chunk_store", original)
     # A SIGKILL leaves the batch "running"; the except clause above cannot run in that case.
     Batch.objects.filter(pk=batch.pk).update(
         status=BatchStatus.RUNNING, error="", heartbeat_at=timezone.now() - timedelta(hours=1)
@@ -186,12 +192,12 @@ def test_a_worker_crash_keeps_finished_chunks_and_the_batch_resumes(
     assert Analysis.objects.filter(batch=batch).count() == 2, "finished chunk kept"
 
     settings.TOXMON_BATCH_STALL_SECONDS = 60
-    batch = batches.batch_recover_if_stalled(batch=Batch.objects.get(pk=batch.pk))
+    batch = recovered(batch)
     assert batch.status == BatchStatus.QUEUED
     assert DBTaskResult.objects.filter(id=batch.task_id).exists(), "queued again"
 
     fake_engine.calls.clear()
-    batches.batch_run(batch_id=str(batch.pk))
+    batch_jobs.batch_run(batch_id=batch.pk)
     batch.refresh_from_db()
     assert batch.status == BatchStatus.DONE and batch.attempts == 2
     assert fake_engine.calls == [["c", "d"], ["e"]], "only the lines without a result"
@@ -207,7 +213,7 @@ def test_a_batch_that_keeps_stalling_is_failed_with_its_reason(fake_engine, sett
         done=1,
         heartbeat_at=timezone.now() - timedelta(hours=1),
     )
-    batch = batches.batch_recover_if_stalled(batch=batch)
+    batch = recovered(batch)
     assert batch.status == BatchStatus.FAILED
     assert "stopped 3 times" in batch.error and "1 of 2 texts" in batch.error
 
@@ -217,15 +223,15 @@ def test_a_running_batch_that_reports_in_time_is_left_alone(settings):
     Batch.objects.filter(pk=batch.pk).update(
         status=BatchStatus.RUNNING, heartbeat_at=timezone.now()
     )
-    batch = batches.batch_recover_if_stalled(batch=Batch.objects.get(pk=batch.pk))
+    batch = recovered(batch)
     assert batch.status == BatchStatus.RUNNING
-    assert batches.batches_recover_stalled() == 0
+    assert tasks.batches_recover() == 0
 
 
 def test_a_failing_model_fails_the_batch_with_its_reason(fake_engine):
     fake_engine.error = RuntimeError("out of memory")
     batch = make_batch(["a"])
-    batches.batch_run(batch_id=str(batch.pk))
+    batch_jobs.batch_run(batch_id=batch.pk)
     batch.refresh_from_db()
     assert batch.status == BatchStatus.FAILED and "out of memory" in batch.error
 
@@ -233,7 +239,7 @@ def test_a_failing_model_fails_the_batch_with_its_reason(fake_engine):
 def test_a_run_that_lost_the_batch_to_a_newer_run_stores_nothing(fake_engine):
     batch = make_batch(["a", "b"])
     Batch.objects.filter(pk=batch.pk).update(status=BatchStatus.RUNNING, attempts=2)
-    assert not batches.chunk_store(batch=batch, attempt=1, chunk=[(1, "a")])
+    assert not batch_jobs.chunk_store(batch=batch, attempt=1, chunk=[(1, "a")])
     assert Analysis.objects.count() == 0
 
 
@@ -261,7 +267,7 @@ def test_the_job_page_shows_a_progress_bar_and_then_the_summary(client, fake_eng
     html = client.get(reverse("analyzer:batch_detail", args=[batch.pk])).content.decode()
     assert '<progress id="batch-progress" max="2" value="0"' in html
     assert "js/batch.js" in html and "Summary" not in html
-    batches.batch_run(batch_id=str(batch.pk))
+    batch_jobs.batch_run(batch_id=batch.pk)
     html = client.get(reverse("analyzer:batch_detail", args=[batch.pk])).content.decode()
     assert '<progress id="batch-progress" max="2" value="2"' in html
     assert "Summary" in html and "1 (50.0%)" in html
@@ -270,7 +276,7 @@ def test_the_job_page_shows_a_progress_bar_and_then_the_summary(client, fake_eng
 
 def test_the_csv_download_has_every_text_in_file_order_and_is_spreadsheet_safe(client, fake_engine):
     batch = make_batch(["=HYPERLINK(1)", "idiot", "hello"])
-    batches.batch_run(batch_id=str(batch.pk))
+    batch_jobs.batch_run(batch_id=batch.pk)
     response = client.get(reverse("analyzer:batch_csv", args=[batch.pk]))
     assert response["Content-Type"].startswith("text/csv")
     rows = list(csv.DictReader(io.StringIO(response.content.decode())))
@@ -286,7 +292,7 @@ def test_unknown_batches_are_404(client):
 
 def test_admin_links_a_batch_and_its_analyses(admin_client, fake_engine):
     batch = make_batch(["hello", "idiot"])
-    batches.batch_run(batch_id=str(batch.pk))
+    batch_jobs.batch_run(batch_id=batch.pk)
     page = admin_client.get(reverse("admin:analyzer_batch_change", args=[batch.pk]))
     html = page.content.decode()
     link = reverse("admin:analyzer_analysis_changelist") + f"?batch__id__exact={batch.pk}"

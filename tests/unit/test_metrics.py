@@ -7,7 +7,7 @@ from django.core.exceptions import ImproperlyConfigured
 from django.urls import reverse
 from prometheus_client import REGISTRY
 
-from analyzer import metrics
+from analyzer import metrics, metrics_view
 from monitoring.grafana import generate_dashboard
 
 pytestmark = pytest.mark.unit
@@ -43,16 +43,16 @@ def test_a_network_in_the_allow_list_lets_its_addresses_in(client, settings):
 def test_ipv4_clients_of_a_dual_stack_socket_are_matched_as_ipv4(settings):
     settings.TOXMON_METRICS_ALLOWED_IPS = ["10.0.0.0/8"]
 
-    assert metrics.client_allowed("::ffff:10.1.2.3")
-    assert not metrics.client_allowed("::ffff:192.0.2.1")
-    assert not metrics.client_allowed("not an address")
+    assert metrics_view.client_allowed("::ffff:10.1.2.3")
+    assert not metrics_view.client_allowed("::ffff:192.0.2.1")
+    assert not metrics_view.client_allowed("not an address")
 
 
 def test_a_bad_allow_list_entry_is_reported_by_name(settings):
     settings.TOXMON_METRICS_ALLOWED_IPS = ["127.0.0.1", "localhost"]
 
     with pytest.raises(ImproperlyConfigured, match="'localhost'"):
-        metrics.client_allowed("127.0.0.1")
+        metrics_view.client_allowed("127.0.0.1")
 
 
 def test_only_get_is_served(client):
@@ -91,13 +91,13 @@ def test_a_prediction_is_counted_by_verdict_label_and_engine():
 
 
 def test_loading_the_fallback_engine_raises_the_fallback_flag():
-    class Fallback:
-        engine = "profanity-check"
-        model = "alt-profanity-check 1.9.1"
-        labels = ("offensive",)
-        fallback = True
-
-    metrics.engine_loaded(Fallback(), seconds=1.5)
+    metrics.engine_loaded(
+        runtime="profanity-check",
+        model="alt-profanity-check 1.9.1",
+        labels=("offensive",),
+        fallback=True,
+        seconds=1.5,
+    )
 
     assert sample("toxmon_fallback_active") == 1
     assert sample("toxmon_model_load_seconds") == 1.5

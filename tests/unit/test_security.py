@@ -43,7 +43,7 @@ def test_an_impossible_threshold_stops_start_up():
 def test_an_unknown_runtime_stops_start_up():
     result = settings_import(DJANGO_SECRET_KEY="k" * 50, TOXMON_RUNTIME="onnx")
     assert result.returncode != 0
-    assert "TOXMON_RUNTIME must be auto, torch, onnx-int8 or onnx-fp32" in result.stderr
+    assert "TOXMON_RUNTIME must be one of auto, torch, onnx-int8, onnx-fp32" in result.stderr
 
 
 def test_pages_carry_a_strict_content_security_policy(client, fake_engine):

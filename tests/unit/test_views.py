@@ -117,12 +117,13 @@ def test_healthz_names_the_engine(client, fake_engine):
 
 
 def test_healthz_is_503_when_no_model_can_be_loaded(client, monkeypatch):
-    from analyzer import classifier
+    from analyzer.engines import loader
+    from analyzer.engines.base import ModelUnavailable
 
     def unavailable():
-        raise classifier.ModelUnavailable("weights missing")
+        raise ModelUnavailable("weights missing")
 
-    monkeypatch.setattr(classifier, "classifier_get", unavailable)
+    monkeypatch.setattr(loader, "engine_get", unavailable)
     response = client.get(reverse("analyzer:healthz"))
     assert response.status_code == 503
     assert response.json()["status"] == "unavailable"

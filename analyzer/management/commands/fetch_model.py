@@ -67,7 +67,7 @@ class Command(BaseCommand):
 
     def export(self, model_folder: Path, *, force: bool) -> None:
         """Write the ONNX fp32 and int8 files the fast runtimes serve, into model_folder/onnx."""
-        from analyzer.onnx_export import onnx_export
+        from analyzer.engines.onnx_export import onnx_export
 
         try:
             folder = onnx_export(model_folder, force=force, log=self.stdout.write)

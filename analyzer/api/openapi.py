@@ -1,9 +1,11 @@
 """The OpenAPI 3.1 description of /api/v1/, built from the same settings the API enforces."""
 
+from collections.abc import Mapping
+
 from django.conf import settings
 
+from analyzer.api.problems import PROBLEM_CONTENT_TYPE
 from analyzer.models import Verdict
-from analyzer.problems import PROBLEM_CONTENT_TYPE
 
 # Any character but the controls the form refuses (tabs and line breaks are fine), with at
 # least one that is not white space. (Lone surrogates are refused too, but a pattern cannot
@@ -12,7 +14,9 @@ ALLOWED = r"[^\u0000-\u0008\u000B\u000C\u000E-\u001F\u007F-\u009F]"
 TEXT_PATTERN = rf"^{ALLOWED}*[^\s\u0000-\u001F\u007F-\u009F]{ALLOWED}*$"
 
 
-def problem_response(description: str, *, headers: dict[str, object] | None = None) -> dict:
+def problem_response(
+    description: str, *, headers: Mapping[str, object] | None = None
+) -> dict[str, object]:
     response: dict[str, object] = {
         "description": description,
         "content": {PROBLEM_CONTENT_TYPE: {"schema": {"$ref": "#/components/schemas/Problem"}}},

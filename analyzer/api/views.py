@@ -10,10 +10,12 @@ from django.core.exceptions import RequestDataTooBig, ValidationError
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.views.decorators.csrf import csrf_exempt
 
-from analyzer import classifier, explain, openapi, services
-from analyzer.forms import AnalyzeRequest, analyze_request_clean
+from analyzer import explain, services
+from analyzer.api import openapi
+from analyzer.api.problems import problem
+from analyzer.api.requests import AnalyzeRequest, analyze_request_clean
+from analyzer.engines import loader
 from analyzer.models import Analysis, Source
-from analyzer.problems import problem
 from analyzer.tokens import token_authenticate, token_request_count
 
 logger = logging.getLogger(__name__)
@@ -178,7 +180,7 @@ def analyze(request: HttpRequest) -> HttpResponse:
         {
             "engine": analyses[0].engine,
             "model": analyses[0].model_name,
-            "fallback": classifier.classifier_get().fallback,
+            "fallback": loader.engine_get().fallback,
             "threshold": analyses[0].threshold,
             "latency_ms": analyses[0].latency_ms,
             "stored": payload.store,

@@ -1,6 +1,6 @@
 """Serve the model's ONNX export with ONNX Runtime: tokenizers + onnxruntime, no torch.
 
-`fetch_model` writes the export (analyzer/onnx_export.py). This module must not import torch or
+`fetch_model` writes the export (onnx_export.py). This module must not import torch or
 transformers, directly or through anything it imports: a server on this runtime starts in about
 a second and stays a few hundred megabytes smaller without them.
 """
@@ -13,11 +13,12 @@ import numpy as np
 import onnxruntime
 from tokenizers import Encoding, Tokenizer
 
-from analyzer.classifier import BatchLimits, WindowedEngine
-from analyzer.onnx_export import FP32_FILE, INT8_FILE, METADATA_FILE, TOKENIZER_FILE
+from analyzer.engines.base import BatchLimits, WindowedEngine
+from analyzer.engines.onnx_layout import FP32_FILE, INT8_FILE, METADATA_FILE, TOKENIZER_FILE
+from analyzer.engines.runtime import Runtime
 from analyzer.windows import window_spans
 
-MODEL_FILES = {"onnx-int8": INT8_FILE, "onnx-fp32": FP32_FILE}
+MODEL_FILES = {Runtime.ONNX_INT8: INT8_FILE, Runtime.ONNX_FP32: FP32_FILE}
 
 
 class OnnxEngine(WindowedEngine):
@@ -28,12 +29,12 @@ class OnnxEngine(WindowedEngine):
         folder: Path,
         *,
         model: str,
-        runtime: str = "onnx-int8",
+        runtime: Runtime = Runtime.ONNX_INT8,
         intra_op_threads: int = 0,
         batch: BatchLimits | None = None,
     ) -> None:
         folder = Path(folder)
-        self.engine = runtime
+        self.runtime = Runtime(runtime)
         self.model = model
         metadata = json.loads((folder / METADATA_FILE).read_text())
         self.labels = tuple(metadata["labels"])
@@ -96,5 +97,5 @@ class OnnxEngine(WindowedEngine):
         [logits] = self.session.run(
             ["logits"], {name: value for name, value in feed.items() if name in self.input_names}
         )
-        scores = 1.0 / (1.0 + np.exp(-logits.astype(np.float64)))
-        return scores.tolist()
+        scores: list[list[float]] = (1.0 / (1.0 + np.exp(-logits.astype(np.float64)))).tolist()
+        return scores

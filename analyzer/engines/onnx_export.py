@@ -4,8 +4,8 @@ Three steps, each with the tool its maker provides (optimum would do them too, b
 transformers 4.x): `torch.onnx.export` at opset 17, `onnxruntime.transformers.optimizer` to fuse
 attention, GELU and layer norms into single kernels, and `quantize_dynamic` for int8 weights. The
 result lies in `<model folder>/onnx/` beside a `tokenizer.json` and `export.json` (labels,
-lengths), so serving needs neither torch nor transformers. This module imports torch: it runs in
-`fetch_model`, never in the server.
+lengths; onnx_layout.py names them), so serving needs neither torch nor transformers. This
+module imports torch: it runs in `fetch_model`, never in the server.
 """
 
 import json
@@ -16,31 +16,18 @@ import warnings
 from collections.abc import Callable
 from pathlib import Path
 
-ONNX_FOLDER = "onnx"
-FP32_FILE = "model.onnx"
-INT8_FILE = "model.int8.onnx"
-METADATA_FILE = "export.json"
-TOKENIZER_FILE = "tokenizer.json"
+from analyzer.engines.onnx_layout import (
+    FORMAT_VERSION,
+    FP32_FILE,
+    INT8_FILE,
+    METADATA_FILE,
+    TOKENIZER_FILE,
+    export_is_complete,
+    onnx_folder,
+)
+
 OPSET = 17
 INPUT_NAMES = ("input_ids", "attention_mask", "token_type_ids")
-# The layout of these files; a folder exported by an older layout is exported again.
-FORMAT_VERSION = 1
-
-
-def onnx_folder(model_folder: Path) -> Path:
-    """Return where the ONNX export of the model in model_folder lies."""
-    return Path(model_folder) / ONNX_FOLDER
-
-
-def export_is_complete(folder: Path) -> bool:
-    """Return True when folder holds a finished export in this version's layout."""
-    metadata_path = folder / METADATA_FILE
-    if not metadata_path.is_file():
-        return False
-    metadata = json.loads(metadata_path.read_text())
-    return metadata.get("format_version") == FORMAT_VERSION and all(
-        (folder / name).is_file() for name in (FP32_FILE, INT8_FILE, TOKENIZER_FILE)
-    )
 
 
 def onnx_export(

@@ -1,0 +1,105 @@
+"""What every engine shares: the Engine protocol, a Prediction, and the windowed base class.
+
+A runtime (PyTorch, ONNX Runtime) subclasses WindowedEngine and says only how it cuts a text
+into windows and how it scores them; reading long texts in windows, keeping each label's
+maximum and gathering concurrent requests into one model call happen here.
+"""
+
+import threading
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+from analyzer.engines.microbatcher import MicroBatcher
+from analyzer.engines.runtime import Runtime
+from analyzer.windows import max_over_windows
+
+
+class ModelUnavailable(RuntimeError):
+    """The configured model could not be loaded and the fallback is not allowed."""
+
+
+@dataclass(frozen=True)
+class Prediction:
+    """Scores of one text: label -> probability, in the model's label order."""
+
+    scores: dict[str, float]
+    windows: int = 1
+
+
+class Engine(Protocol):
+    runtime: Runtime  # which code path answers
+    model: str  # which model answers, as the user configured it
+    labels: tuple[str, ...]
+    fallback: bool
+
+    def predict(self, texts: Sequence[str]) -> list[Prediction]: ...
+
+
+@dataclass(frozen=True)
+class BatchLimits:
+    """How much a worker's concurrent requests may be gathered into one model call."""
+
+    max_texts: int = 8
+    max_tokens: int = 512
+    max_wait_seconds: float = 0.002
+
+
+class WindowedEngine:
+    """Long texts read in windows, each label's maximum kept, concurrent requests batched.
+
+    A runtime says how it cuts a text into windows (`_windows`), how many tokens a window costs
+    (`_window_tokens`) and how it scores windows (`_score`: one list of sigmoids per window, in
+    label order).
+    """
+
+    runtime: Runtime
+    model: str
+    labels: tuple[str, ...]
+    fallback = False
+
+    def __init__(self, *, batch: BatchLimits | None = None) -> None:
+        # Without batching, one model call at a time: each call already uses every core.
+        self._lock = threading.Lock()
+        self.batcher: MicroBatcher[Any, list[float]] | None = None
+        if batch is not None:
+            self.batcher = MicroBatcher(
+                self._score,
+                cost=self._window_tokens,
+                max_items=batch.max_texts,
+                max_tokens=batch.max_tokens,
+                max_wait=batch.max_wait_seconds,
+                name=f"{self.runtime}-batcher",
+            )
+
+    def _windows(self, text: str) -> list[Any]:
+        raise NotImplementedError
+
+    def _window_tokens(self, window: Any) -> int:
+        raise NotImplementedError
+
+    def _score(self, windows: Sequence[Any]) -> list[list[float]]:
+        raise NotImplementedError
+
+    def predict(self, texts: Sequence[str]) -> list[Prediction]:
+        """Return the scores of each text, reading long texts in windows."""
+        if self.batcher is None:
+            windows_per_text = [self._windows(text) for text in texts]
+            with self._lock:
+                scores = self._score([w for windows in windows_per_text for w in windows])
+        else:
+            with self.batcher.incoming() as submit:
+                windows_per_text = [self._windows(text) for text in texts]
+                scores = submit([w for windows in windows_per_text for w in windows])
+        predictions = []
+        position = 0
+        for windows in windows_per_text:
+            window_scores = [
+                dict(zip(self.labels, label_scores, strict=True))
+                for label_scores in scores[position : position + len(windows)]
+            ]
+            position += len(windows)
+            predictions.append(
+                Prediction(scores=max_over_windows(window_scores), windows=len(windows))
+            )
+        return predictions

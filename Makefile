@@ -10,8 +10,8 @@ SECRET_KEY_FILE := data/secret_key
 WITH_SECRET = DJANGO_SECRET_KEY="$${DJANGO_SECRET_KEY:-$$(cat $(SECRET_KEY_FILE))}"
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: install system-deps run serve superuser tiny-model test test-unit test-integration \
-	lint format clean
+.PHONY: install system-deps perspective-client run serve superuser tiny-model test test-unit \
+	test-integration lint format clean
 
 install: $(INSTALLED)
 
@@ -28,12 +28,24 @@ system-deps:
 	command -v prometheus-node-exporter >/dev/null || missing="$$missing prometheus-node-exporter"; \
 	command -v prometheus-alertmanager >/dev/null || missing="$$missing prometheus-alertmanager"; \
 	command -v chromium >/dev/null || missing="$$missing chromium"; \
+	command -v npm >/dev/null || missing="$$missing nodejs npm"; \
 	ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || missing="$$missing postgresql"; \
 	if [ -n "$$missing" ]; then \
 		echo "Installing Debian packages:$$missing"; \
 		$(SUDO) apt-get update -qq && \
 		DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq --no-install-recommends $$missing; \
 	fi
+
+# The npm Perspective client that the Perspective-compatibility tests run against the app,
+# installed from its lock file into tests/perspective_client/node_modules (not committed).
+PERSPECTIVE_CLIENT := tests/perspective_client
+PERSPECTIVE_CLIENT_INSTALLED := $(PERSPECTIVE_CLIENT)/node_modules/.package-lock.json
+
+perspective-client: $(PERSPECTIVE_CLIENT_INSTALLED)
+
+$(PERSPECTIVE_CLIENT_INSTALLED): $(PERSPECTIVE_CLIENT)/package-lock.json
+	npm ci --prefix $(PERSPECTIVE_CLIENT) --no-audit --no-fund --loglevel=error
+	touch $@
 
 $(SECRET_KEY_FILE):
 	mkdir -p data
@@ -63,13 +75,13 @@ superuser: install $(SECRET_KEY_FILE)
 tiny-model: install
 	$(BIN)/python -m tests.model_factory models/tiny-toxic-bert
 
-test: install system-deps lint
+test: install system-deps perspective-client lint
 	$(BIN)/pytest --junitxml=reports/junit.xml
 
 test-unit: install
 	$(BIN)/pytest -m unit --junitxml=reports/junit-unit.xml
 
-test-integration: install system-deps
+test-integration: install system-deps perspective-client
 	$(BIN)/pytest -m integration --junitxml=reports/junit-integration.xml
 
 # Style, the layer contract of pyproject.toml's [tool.importlinter], and types.
@@ -84,7 +96,7 @@ format: install
 	$(BIN)/ruff check --fix .
 
 clean:
-	rm -rf $(VENV) staticfiles .pytest_cache reports
+	rm -rf $(VENV) staticfiles .pytest_cache reports $(PERSPECTIVE_CLIENT)/node_modules
 
 # Monitoring (docs/monitoring.md).
 .PHONY: dashboards monitor test-monitoring

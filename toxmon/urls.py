@@ -4,6 +4,7 @@ from django.urls import include, path
 from django.utils.functional import lazy
 from django.views.generic.base import RedirectView
 
+from analyzer.api import v1 as api_v1
 from analyzer.metrics_view import metrics_export
 
 # Resolved on first request: the static manifest does not exist yet when `migrate` imports this.
@@ -15,5 +16,7 @@ urlpatterns = [
     path("metrics", metrics_export, name="metrics"),
     # Browsers ask for /favicon.ico on pages that name no icon, such as the admin's.
     path("favicon.ico", RedirectView.as_view(url=favicon_url, permanent=True)),
+    # The JSON API (docs/api.md), its operations named api_v1:<name>.
+    path("api/v1/", api_v1.api.urls),
     path("", include("analyzer.urls")),
 ]

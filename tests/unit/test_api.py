@@ -8,7 +8,7 @@ from analyzer.tokens import key_hash, token_create, token_revoke
 
 pytestmark = pytest.mark.django_db
 
-URL = reverse("analyzer:api_analyze")
+URL = reverse("api_v1:analyze")
 PROBLEM = "application/problem+json"
 
 
@@ -187,7 +187,7 @@ def test_the_api_needs_no_csrf_token(fake_engine, key):
 
 
 def test_the_openapi_document_is_3_1_and_describes_every_status(client):
-    response = client.get(reverse("analyzer:api_openapi"))
+    response = client.get(reverse("api_v1:openapi-json"))
     assert response.status_code == 200
     document = response.json()
     assert document["openapi"].startswith("3.1")

@@ -10,11 +10,10 @@ clean text (Scunthorpe, "4.2", "v2", URLs, emoji, Russian or Greek text) stays a
 "Real word" means an English word that the `wordfreq` package counts often enough.
 """
 
-from __future__ import annotations
-
 import functools
 import itertools
 import re
+import string
 import unicodedata
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -48,7 +47,8 @@ _JOINERS = frozenset("\u034f\u200c\u200d")
 _SELECTORS = frozenset(chr(code) for code in range(0xFE00, 0xFE10))
 # Overlays and underlines that "strikethrough" and "underline" text generators put on letters.
 _DECORATIVE_MARKS = frozenset("\u0305\u0332\u0333\u0334\u0335\u0336\u0337\u0338\u033f\u20d2")
-# More marks than this on one Latin letter is "Zalgo" text; no language stacks three.
+# More marks than this on one Latin letter is "Zalgo" text; Latin-script writing hardly
+# ever stacks three (Vietnamese, with the most, stacks two).
 _MAX_MARKS_ON_A_LETTER = 2
 _HIDING = re.compile(
     "[\u00ad\u034f\u061c\u180e\u200b-\u200f\u202a-\u202e\u2060-\u2064\u2066-\u2069\ufeff"
@@ -66,14 +66,9 @@ _STAND_INS = {
     "!": "i",
     "*": "abcdefghijklmnopqrstuvwxyz",
 }
-# A whole token holding a stand-in or a letter stretched three times; clean tokens are
-# skipped by the regex engine rather than looked at one by one.
-_HINTED_TOKEN = re.compile(
-    r"[A-Za-z0-9@$*!]*[0-9@$*!][A-Za-z0-9@$*!]*"
-    r"|[A-Za-z0-9@$*!]*?([A-Za-z])(?i:\1\1)[A-Za-z0-9@$*!]*"
-)
-_REPAIR_HINT = re.compile(r"[0-9@$*!]|([A-Za-z])\1\1", re.IGNORECASE)
-_LETTER_RUN = re.compile(r"([A-Za-z])\1{2,}", re.IGNORECASE)
+_TOKEN_CHARACTERS = frozenset(string.ascii_letters + string.digits + "@$*!")
+_REPAIR_HINT = re.compile(r"[0-9@$*!]|([A-Za-z])\1\1", re.IGNORECASE | re.ASCII)
+_LETTER_RUN = re.compile(r"([A-Za-z])\1{2,}", re.IGNORECASE | re.ASCII)
 _NUMBERS = re.compile(r"\d[\d.,]+")
 # "3am", "10pm", "1st", "5kg", "100mb": a number and its unit, not a disguised word.
 _NUMBER_AND_UNIT = re.compile(
@@ -92,7 +87,7 @@ _URL_OR_EMAIL = re.compile(
 )
 
 
-class Edit(NamedTuple):
+class _Edit(NamedTuple):
     """Replace text[start:end] with `replacement`."""
 
     start: int
@@ -134,7 +129,7 @@ class _Draft:
         self.starts: list[int] | None = None  # None while the text is still the original
         self.ends: list[int] | None = None
 
-    def apply(self, edits: list[Edit]) -> bool:
+    def apply(self, edits: list[_Edit]) -> bool:
         """Apply non-overlapping edits, sorted by start; return whether anything changed."""
         if not edits:
             return False
@@ -210,19 +205,17 @@ def _is_latin_script(char: str) -> bool:
     return unicodedata.name(char, "").startswith("LATIN")
 
 
-def _hiding_edits(text: str) -> list[Edit]:
+def _hiding_edits(text: str) -> list[_Edit]:
     if text.isascii():
         return []
-    edits: list[Edit] = []
+    edits: list[_Edit] = []
     for match in _HIDING.finditer(text):
         before = text[match.start() - 1] if match.start() else ""
         after = text[match.end()] if match.end() < len(text) else ""
         inside_word = _in_latin_word(before) and _in_latin_word(after)
-        after_letter = before.isascii() and before.isalpha()
-        # A look-alike becomes a Latin letter later on: its selector goes now, not next time.
-        after_any_latin = after_letter or (
-            before.isalpha() and (_is_latin_letter(before) or before in _look_alikes())
-        )
+        # Look-alikes count as Latin here: they become Latin letters later on, and what
+        # follows them must go now, not on the next pass.
+        after_letter = before.isalpha() and (_is_latin_letter(before) or before in _look_alikes())
         marks = sum(1 for char in match.group() if unicodedata.combining(char))
         zalgo = after_letter and marks > _MAX_MARKS_ON_A_LETTER
         for offset, char in enumerate(match.group()):
@@ -230,10 +223,10 @@ def _hiding_edits(text: str) -> list[Edit]:
             if (
                 char in _INVISIBLE
                 or (char in _JOINERS and inside_word)
-                or (char in _SELECTORS and after_any_latin)
+                or (char in _SELECTORS and after_letter)
                 or (after_letter and (zalgo or char in _DECORATIVE_MARKS))
             ):
-                edits.append(Edit(at, at + 1, ""))
+                edits.append(_Edit(at, at + 1, ""))
     return edits
 
 
@@ -243,7 +236,7 @@ def _in_latin_word(char: str) -> bool:
     )
 
 
-def _nfkc_edits(text: str) -> list[Edit]:
+def _nfkc_edits(text: str) -> list[_Edit]:
     if unicodedata.is_normalized("NFKC", text):
         return []
     whole = unicodedata.normalize("NFKC", text)
@@ -258,48 +251,41 @@ def _nfkc_edits(text: str) -> list[Edit]:
     for start, end in _chunks(text):
         chunk = unicodedata.normalize("NFKC", text[start:end])
         if chunk != text[start:end]:
-            edits.append(Edit(start, end, chunk))
+            edits.append(_Edit(start, end, chunk))
     if _edited(text, edits) == whole:
         return edits
-    return [Edit(0, len(text), whole)]
+    return [_Edit(0, len(text), whole)]
 
 
-# ASCII is NFKC already, and an ASCII letter is a cluster with the marks after it.
-_NOT_ASCII = re.compile(r"[\x00-\x7f]?[^\x00-\x7f]+")
-
-
-def _cluster_edits(text: str) -> list[Edit]:
-    edits: list[Edit] = []
-    for region in _NOT_ASCII.finditer(text):
-        if unicodedata.is_normalized("NFKC", region.group()):
+def _cluster_edits(text: str) -> list[_Edit]:
+    edits: list[_Edit] = []
+    # Runs of one-character clusters that stay one character (full-width letters, and ASCII,
+    # which NFKC keeps) make one character-for-character edit rather than one edit each.
+    run_start = 0
+    run: list[str] = []
+    for start, end in _clusters(text):
+        piece = text[start:end]
+        output = piece if piece.isascii() else unicodedata.normalize("NFKC", piece)
+        if end - start == 1 and len(output) == 1:
+            if not run:
+                run_start = start
+            run.append(output)
             continue
-        # Runs of one-character clusters that stay one character (full-width letters) make
-        # one character-for-character edit rather than one edit each.
-        run_start = region.start()
-        run: list[str] = []
-        for start, end in _clusters(text, region.start(), region.end()):
-            piece = text[start:end]
-            output = unicodedata.normalize("NFKC", piece)
-            if end - start == 1 and len(output) == 1:
-                if not run:
-                    run_start = start
-                run.append(output)
-                continue
-            _flush(edits, text, run_start, run)
-            run = []
-            if output != piece:
-                edits.append(Edit(start, end, output))
         _flush(edits, text, run_start, run)
+        run = []
+        if output != piece:
+            edits.append(_Edit(start, end, output))
+    _flush(edits, text, run_start, run)
     return edits
 
 
-def _flush(edits: list[Edit], text: str, start: int, run: list[str]) -> None:
+def _flush(edits: list[_Edit], text: str, start: int, run: list[str]) -> None:
     replacement = "".join(run)
     if replacement != text[start : start + len(run)]:
-        edits.append(Edit(start, start + len(run), replacement, charwise=True))
+        edits.append(_Edit(start, start + len(run), replacement, charwise=True))
 
 
-def _edited(text: str, edits: list[Edit]) -> str:
+def _edited(text: str, edits: list[_Edit]) -> str:
     pieces = []
     done = 0
     for edit in edits:
@@ -309,14 +295,15 @@ def _edited(text: str, edits: list[Edit]) -> str:
     return "".join(pieces)
 
 
-def _clusters(text: str, start: int, end: int) -> Iterator[tuple[int, int]]:
-    cluster_start = start
-    for at in range(start + 1, end):
+def _clusters(text: str) -> Iterator[tuple[int, int]]:
+    """Yield the spans of each character with the combining marks after it."""
+    cluster_start = 0
+    for at in range(1, len(text)):
         if not unicodedata.combining(text[at]):
             yield cluster_start, at
             cluster_start = at
-    if end > start:
-        yield cluster_start, end
+    if text:
+        yield cluster_start, len(text)
 
 
 def _chunks(text: str) -> Iterator[tuple[int, int]]:
@@ -353,20 +340,23 @@ def _look_alikes() -> dict[str, str]:
 
 
 def _is_plain_latin(char: str) -> bool:
-    """Return whether the letter is ASCII or Latin-1 to Latin Extended-B, written by people."""
+    """Return whether a letter is ASCII or Latin-1 to Latin Extended-B, as languages write."""
     return char.isascii() or (0xC0 <= ord(char) <= 0x24F)
 
 
-def _look_alike_edits(text: str) -> list[Edit]:
+def _look_alike_edits(text: str) -> list[_Edit]:
     if text.isascii():
         return []
     table = _look_alikes()
+    present = [char for char in set(text) if char in table]
+    if not present:
+        return []
     other_script_letters: int | None = None
     latin_letters = 0
     protected: list[tuple[int, int]] | None = None
-    edits: list[Edit] = []
+    edits: list[_Edit] = []
     word_end = 0
-    for found in _look_alike_pattern().finditer(text):
+    for found in re.finditer("[" + re.escape("".join(present)) + "]", text):
         if found.start() < word_end:
             continue  # in the word just looked at
         word_start, word_end = _word_around(text, found.start())
@@ -389,13 +379,8 @@ def _look_alike_edits(text: str) -> list[Edit]:
             continue
         for offset, letter in folds:
             at = word_start + offset
-            edits.append(Edit(at, at + 1, letter))
+            edits.append(_Edit(at, at + 1, letter))
     return edits
-
-
-@functools.cache
-def _look_alike_pattern() -> re.Pattern[str]:
-    return re.compile("[" + "".join(re.escape(char) for char in sorted(_look_alikes())) + "]")
 
 
 def _word_around(text: str, at: int) -> tuple[int, int]:
@@ -430,7 +415,8 @@ def _word_scripts(
         elif _is_latin_letter(char):
             latin += 1
         else:
-            # A marked look-alike stays: folding it would let NFKC compose a new letter.
+            # Letters of other scripts, and look-alikes under a mark: folding one of those
+            # would let NFKC compose a new letter on the next pass.
             other += 1
     return folds, latin, other
 
@@ -457,8 +443,8 @@ def _script_counts(text: str, table: dict[str, str]) -> tuple[int, int]:
 # S p a c e d letters
 
 
-def _spaced_letter_edits(text: str) -> list[Edit]:
-    edits: list[Edit] = []
+def _spaced_letter_edits(text: str) -> list[_Edit]:
+    edits: list[_Edit] = []
     for run in _spaced_runs(text):
         # A double space between spaced letters is a word break.
         words: list[list[int]] = [[run[0]]]
@@ -476,7 +462,7 @@ def _spaced_letter_edits(text: str) -> list[Edit]:
                 continue
             for index, (previous, at) in enumerate(itertools.pairwise(positions), start=1):
                 if index not in breaks:
-                    edits.append(Edit(previous + 1, at, ""))
+                    edits.append(_Edit(previous + 1, at, ""))
     return edits
 
 
@@ -533,16 +519,20 @@ def _segmented(letters: str) -> frozenset[int] | None:
 # Disguised words: m0r0n, stuuuupid, f*ck
 
 
-def _disguised_word_edits(text: str) -> list[Edit]:
+def _disguised_word_edits(text: str) -> list[_Edit]:
     if not _REPAIR_HINT.search(text):
         return []
     protected: list[tuple[int, int]] | None = None
-    edits: list[Edit] = []
-    for match in _HINTED_TOKEN.finditer(text):
-        if not _stands_alone(text, match.start(), match.end()):
+    edits: list[_Edit] = []
+    token_end = 0
+    for hint in _REPAIR_HINT.finditer(text):
+        if hint.start() < token_end:
+            continue  # in the token just looked at
+        token_start, token_end = _token_around(text, hint.start())
+        if not _stands_alone(text, token_start, token_end):
             continue
-        start, end = _token_core(match.group())
-        token = match.group()[start:end]
+        start, end = _token_core(text[token_start:token_end])
+        token = text[token_start + start : token_start + end]
         if len(token) < 3 or not _REPAIR_HINT.search(token):
             continue
         repair = _repaired(token)
@@ -550,13 +540,24 @@ def _disguised_word_edits(text: str) -> list[Edit]:
             continue
         if protected is None:
             protected = _protected_spans(text)
-        at = match.start() + start
+        at = token_start + start
         if _overlaps((at, at + len(token)), protected):
             continue
         for offset, (before, after) in enumerate(zip(token, repair, strict=True)):
             if before != after:
-                edits.append(Edit(at + offset, at + offset + 1, after))
+                edits.append(_Edit(at + offset, at + offset + 1, after))
     return edits
+
+
+def _token_around(text: str, at: int) -> tuple[int, int]:
+    """Return the span of the token (letters, digits and stand-ins) holding text[at]."""
+    start = at
+    while start and text[start - 1] in _TOKEN_CHARACTERS:
+        start -= 1
+    end = at + 1
+    while end < len(text) and text[end] in _TOKEN_CHARACTERS:
+        end += 1
+    return start, end
 
 
 def _stands_alone(text: str, start: int, end: int) -> bool:
@@ -688,8 +689,10 @@ def _lexicon() -> dict[str, float]:
     # processes that normalize pay for it.
     import wordfreq
 
+    # Read the file directly: get_frequency_list() would keep all 320,000 words cached.
+    bins = wordfreq.read_cBpack(wordfreq.available_languages("large")["en"])
     lexicon: dict[str, float] = {}
-    for index, words in enumerate(wordfreq.get_frequency_list("en", "large")):
+    for index, words in enumerate(bins):
         zipf = 9 - index / 100  # each bin is one centibel of frequency
         if zipf < KNOWN_ZIPF:
             break

@@ -1,3 +1,4 @@
+# ruff: noqa: RUF001 -- look-alike and full-width letters are what these tests are about.
 import csv
 import re
 from pathlib import Path
@@ -230,6 +231,9 @@ any_texts = st.one_of(st.text(max_size=60), disguise_like_texts)
 @given(text=any_texts)
 @example(text="y o u  a r e  a  m 0 r 0 n")
 @example(text="ℂ\u0336\u0336")
+@example(text="ʀ\ufe0f")
+@example(text="ʀ\u20d2")
+@example(text="a\u0430\u200c\u0332")
 def test_normalizing_a_normalized_text_changes_nothing(text):
     once = normalized(text=text)
     twice = normalized(text=once.text)
@@ -265,9 +269,7 @@ def test_no_look_alike_clean_text_turns_toxic_on_the_offline_engine():
     before = predict_prob(texts)
     after = predict_prob([normalized(text=text).text for text in texts])
     turned = [
-        text
-        for text, plain, now in zip(texts, before, after, strict=True)
-        if plain < TOXIC <= now
+        text for text, plain, now in zip(texts, before, after, strict=True) if plain < TOXIC <= now
     ]
     assert turned == []
 

@@ -227,7 +227,7 @@ disguise_like_texts = st.lists(st.sampled_from(TRICKY_PIECES), max_size=30).map(
 any_texts = st.one_of(st.text(max_size=60), disguise_like_texts)
 
 
-@settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=250, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(text=any_texts)
 @example(text="y o u  a r e  a  m 0 r 0 n")
 @example(text="ℂ\u0336\u0336")
@@ -241,7 +241,7 @@ def test_normalizing_a_normalized_text_changes_nothing(text):
     assert not twice.changed
 
 
-@settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=250, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(text=any_texts, data=st.data())
 @example(text="you are a m\u200bo\u200br\u200bo\u200bn", data=None)
 def test_every_span_maps_to_a_slice_of_the_original_covering_what_produced_it(text, data):

@@ -25,7 +25,15 @@ class AnalysisAdmin(admin.ModelAdmin):
         "latency_ms",
         "created_at",
     ]
-    list_filter = ["verdict", "top_label", "model_name", "engine", "source", "created_at"]
+    list_filter = [
+        "verdict",
+        "top_label",
+        "model_name",
+        "engine",
+        "source",
+        "normalized",
+        "created_at",
+    ]
     search_fields = ["text"]
     date_hierarchy = "created_at"
     actions = ["export_csv"]
@@ -40,6 +48,7 @@ class AnalysisAdmin(admin.ModelAdmin):
         "model_name",
         "latency_ms",
         "windows",
+        "normalized",
         "source",
         "batch_link",
         "batch_line",

@@ -151,6 +151,14 @@ class Analysis(models.Model):
     windows = models.PositiveIntegerField(
         default=1, help_text=_("512-token windows the text was read in.")
     )
+    normalized = models.BooleanField(
+        default=False,
+        db_index=True,
+        help_text=_(
+            "Normalization changed the text before the model read it (hidden characters, "
+            "look-alike letters, spaced or disguised words)."
+        ),
+    )
     source = models.CharField(
         max_length=16, choices=Source.choices, default=Source.FORM, db_index=True
     )

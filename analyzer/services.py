@@ -12,6 +12,7 @@ from analyzer import metrics
 from analyzer.engines import loader
 from analyzer.engines.base import Engine, ModelUnavailable, Prediction
 from analyzer.models import Analysis, Source, Verdict
+from analyzer.normalization import normalized
 
 logger = logging.getLogger(__name__)
 
@@ -41,9 +42,14 @@ def judgement_from_scores(scores: Mapping[str, float], *, threshold: float) -> J
 def texts_predict(*, texts: Sequence[str]) -> tuple[Engine, list[Prediction], float]:
     """Score the texts in one engine call; return the engine, its predictions and the seconds.
 
-    Every caller (analyses, explanations) gets the same failure handling: the error is logged,
-    counted in toxmon_prediction_failures_total and raised as PredictionFailed.
+    Each text is normalized first, so a disguised word scores as the word it hides. Every
+    caller (analyses, explanations, the APIs) gets the same failure handling: the error is
+    logged, counted in toxmon_prediction_failures_total and raised as PredictionFailed.
     """
+    return _predict(texts=[normalized(text=text).text for text in texts])
+
+
+def _predict(*, texts: Sequence[str]) -> tuple[Engine, list[Prediction], float]:
     try:
         engine = loader.engine_get()
     except ModelUnavailable as error:
@@ -59,11 +65,15 @@ def texts_predict(*, texts: Sequence[str]) -> tuple[Engine, list[Prediction], fl
 
 
 def analyses_build(*, texts: Sequence[str], source: str = Source.FORM) -> list[Analysis]:
-    """Score the texts in one engine call and return validated, unsaved analyses."""
-    engine, predictions, seconds = texts_predict(texts=texts)
+    """Score the texts in one engine call and return validated, unsaved analyses.
+
+    The model reads each text normalized; the analysis keeps the text as it was sent.
+    """
+    forms = [normalized(text=text) for text in texts]
+    engine, predictions, seconds = _predict(texts=[form.text for form in forms])
     threshold = settings.TOXMON_THRESHOLD
     analyses = []
-    for text, prediction in zip(texts, predictions, strict=True):
+    for text, form, prediction in zip(texts, forms, predictions, strict=True):
         judgement = judgement_from_scores(prediction.scores, threshold=threshold)
         analysis = Analysis(
             text=text,
@@ -76,6 +86,7 @@ def analyses_build(*, texts: Sequence[str], source: str = Source.FORM) -> list[A
             model_name=engine.model,
             latency_ms=round(seconds * 1000, 2),
             windows=prediction.windows,
+            normalized=form.changed,
             source=source,
         )
         analysis.full_clean()

@@ -89,3 +89,18 @@ def test_the_toxic_queryset_returns_only_toxic_analyses(fake_engine):
     analysis_create(text="hello")
     assert list(Analysis.objects.toxic().values_list("text", flat=True)) == ["idiot"]
     assert list(Analysis.objects.not_toxic().values_list("text", flat=True)) == ["hello"]
+
+
+def test_a_disguised_text_is_scored_normalized_and_stored_as_sent(fake_engine):
+    disguised = "you are an \uff49\uff44\uff49\uff4f\uff54"  # full-width "idiot"
+    analysis = analysis_create(text=disguised)
+    assert fake_engine.calls == [["you are an idiot"]], "the model reads the plain word"
+    assert analysis.verdict == "toxic"
+    stored = Analysis.objects.get(pk=analysis.pk)
+    assert stored.text == disguised and stored.normalized is True
+
+
+def test_a_clean_text_is_stored_as_not_normalized(fake_engine):
+    analysis = analysis_create(text="Have a nice day")
+    assert fake_engine.calls == [["Have a nice day"]]
+    assert Analysis.objects.get(pk=analysis.pk).normalized is False

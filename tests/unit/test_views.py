@@ -127,3 +127,12 @@ def test_healthz_is_503_when_no_model_can_be_loaded(client, monkeypatch):
     response = client.get(reverse("analyzer:healthz"))
     assert response.status_code == 503
     assert response.json()["status"] == "unavailable"
+
+
+def test_a_disguised_text_is_caught_and_the_page_says_it_was_normalized(client, fake_engine):
+    spaced = "you are an i d i o t"
+    response = client.post(reverse("analyzer:analyze"), {"text": spaced})
+    html = response.content.decode()
+    assert 'data-verdict="toxic"' in html
+    assert 'data-normalized="true"' in html
+    assert spaced in html, "the text is shown as sent"

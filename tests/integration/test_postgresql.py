@@ -8,6 +8,7 @@ import re
 import shutil
 import subprocess
 import tempfile
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -23,6 +24,19 @@ POSTGRES_BIN = sorted(glob.glob("/usr/lib/postgresql/*/bin"))
 def as_postgres_user() -> list[str]:
     """PostgreSQL refuses to run as root; CI runs as root, so drop to the postgres user."""
     return ["runuser", "-u", "postgres", "--"] if os.geteuid() == 0 else []
+
+
+def wait_for_connections(url: str, *, timeout: float) -> None:
+    """Wait until the server accepts connections: it listens before it has finished starting."""
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            with contextlib.closing(psycopg.connect(url, connect_timeout=5)):
+                return
+        except psycopg.OperationalError:
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(0.2)
 
 
 @pytest.fixture(scope="module")
@@ -72,8 +86,7 @@ def postgres_url() -> Iterator[str]:
     try:
         wait_for_port(port, timeout=30, process=server)
         url = f"postgres://toxmon@127.0.0.1:{port}/postgres"
-        with contextlib.closing(psycopg.connect(url.replace("postgres://", "postgresql://"))):
-            pass
+        wait_for_connections(url.replace("postgres://", "postgresql://"), timeout=60)
         yield url
     finally:
         stop_process(server)

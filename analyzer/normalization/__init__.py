@@ -14,8 +14,8 @@ docs/normalization.md describes each step, what it leaves alone, and what it cos
 from analyzer.normalization.characters import hiding_edits, nfkc_edits
 from analyzer.normalization.disguised_words import disguised_word_edits
 from analyzer.normalization.edits import Draft, Normalized
-from analyzer.normalization.lexicon import lexicon, segment_words
-from analyzer.normalization.look_alikes import look_alike_edits, look_alikes
+from analyzer.normalization.lexicon import english_words, segment_words
+from analyzer.normalization.look_alikes import look_alike_edits, look_alike_table
 from analyzer.normalization.spaced_letters import spaced_letter_edits
 
 __all__ = ["Normalized", "normalized", "normalizer_warm"]
@@ -48,6 +48,6 @@ def normalized(*, text: str) -> Normalized:
 
 def normalizer_warm() -> None:
     """Load the word list and the look-alike table now rather than on the first request."""
-    lexicon()
+    english_words()
     segment_words()
-    look_alikes()
+    look_alike_table()

@@ -10,7 +10,7 @@ import unicodedata
 from collections.abc import Iterator
 
 from analyzer.normalization.edits import Edit, edited
-from analyzer.normalization.look_alikes import look_alikes
+from analyzer.normalization.look_alikes import look_alike_table
 from analyzer.normalization.scripts import is_latin_letter
 
 # Always invisible, and meaningless inside a word: soft hyphen, Arabic letter mark, Mongolian
@@ -39,6 +39,7 @@ def hiding_edits(text: str) -> list[Edit]:
     """Return the edits that remove hidden characters and decoration from Latin words."""
     if text.isascii():
         return []
+    look_alikes = look_alike_table()
     edits: list[Edit] = []
     for match in _HIDING.finditer(text):
         before = text[match.start() - 1] if match.start() else ""
@@ -46,7 +47,7 @@ def hiding_edits(text: str) -> list[Edit]:
         inside_word = _in_latin_word(before) and _in_latin_word(after)
         # Look-alikes count as Latin here: they become Latin letters later on, and what
         # follows them must go now, not on the next pass.
-        after_letter = before.isalpha() and (is_latin_letter(before) or before in look_alikes())
+        after_letter = before.isalpha() and (is_latin_letter(before) or before in look_alikes)
         marks = sum(1 for char in match.group() if unicodedata.combining(char))
         zalgo = after_letter and marks > _MAX_MARKS_ON_A_LETTER
         for offset, char in enumerate(match.group()):
@@ -63,7 +64,7 @@ def hiding_edits(text: str) -> list[Edit]:
 
 def _in_latin_word(char: str) -> bool:
     return bool(char) and (
-        (char.isascii() and char.isalnum()) or is_latin_letter(char) or char in look_alikes()
+        (char.isascii() and char.isalnum()) or is_latin_letter(char) or char in look_alike_table()
     )
 
 

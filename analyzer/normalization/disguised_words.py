@@ -12,7 +12,7 @@ import unicodedata
 
 from analyzer.normalization.characters import JOINERS, SELECTORS
 from analyzer.normalization.edits import Edit
-from analyzer.normalization.lexicon import is_word, known, lexicon
+from analyzer.normalization.lexicon import english_words, is_word, known
 from analyzer.normalization.protected import overlaps, protected_spans
 
 # Bounds the candidates tried for one disguised token (each `1` doubles them, each `*` x26).
@@ -139,7 +139,7 @@ def repaired(token: str) -> tuple[str, ...] | None:
     for candidate in itertools.product(*options):
         word = "".join(candidate).lower()
         if len(word) >= 2 and is_word(word):
-            zipf = lexicon()[word]
+            zipf = english_words()[word]
             if best is None or zipf > best[0]:
                 best = (zipf, candidate)
     if best is not None:

@@ -22,7 +22,7 @@ _NUMBERS = re.compile(r"\d[\d.,]+")
 
 
 @functools.cache
-def lexicon() -> dict[str, float]:
+def english_words() -> dict[str, float]:
     """Return the Zipf frequency of each English word or token in common enough use."""
     # wordfreq ships its word lists inside the package (no download); imported here so only
     # processes that normalize pay for it.
@@ -46,12 +46,12 @@ def known(lower: str) -> bool:
     if any(char.isdigit() for char in lower):
         # wordfreq stores "10am" as "00am": numbers of two or more digits become zeros.
         lower = _NUMBERS.sub(lambda match: re.sub(r"\d", "0", match.group()), lower)
-    return lower in lexicon()
+    return lower in english_words()
 
 
 def is_word(lower: str) -> bool:
     """Return whether a lower-case string is a real word, common enough to repair into."""
-    return lower.isalpha() and lexicon().get(lower, 0.0) >= WORD_ZIPF
+    return lower.isalpha() and english_words().get(lower, 0.0) >= WORD_ZIPF
 
 
 @functools.cache
@@ -59,13 +59,13 @@ def segment_words() -> dict[str, float]:
     """Return the words s p a c e d letters may be split into, with their Zipf frequency."""
     words = {
         word: zipf
-        for word, zipf in lexicon().items()
+        for word, zipf in english_words().items()
         if word.isalpha()
         and (
             (len(word) > 2 and zipf >= SEGMENT_ZIPF)
             or (len(word) == 2 and zipf >= SEGMENT_TWO_LETTER_ZIPF)
         )
     }
-    words["a"] = lexicon()["a"]
-    words["i"] = lexicon()["i"]
+    words["a"] = english_words()["a"]
+    words["i"] = english_words()["i"]
     return words

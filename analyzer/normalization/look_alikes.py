@@ -14,7 +14,7 @@ from analyzer.normalization.scripts import is_latin_letter, is_latin_script, is_
 
 
 @functools.cache
-def look_alikes() -> dict[str, str]:
+def look_alike_table() -> dict[str, str]:
     """Return the Latin letter each look-alike letter of another script stands for."""
     # Unicode's confusables.txt, as the confusable-homoglyphs package ships it: each
     # character maps to its prototype, the character it is meant to be confused with.
@@ -42,7 +42,7 @@ def look_alike_edits(text: str) -> list[Edit]:
     """Return the edits that fold look-alike letters into the Latin letters they stand for."""
     if text.isascii():
         return []
-    table = look_alikes()
+    table = look_alike_table()
     present = [char for char in set(text) if char in table]
     if not present:
         return []

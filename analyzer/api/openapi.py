@@ -97,7 +97,9 @@ def openapi_document() -> dict[str, object]:
                             "The token is over its rate limit.", headers=RETRY_AFTER
                         ),
                         "503": problem_response(
-                            "The model is unavailable; nothing was stored.", headers=RETRY_AFTER
+                            "The model is unavailable, or the database stayed busy; nothing "
+                            "was stored.",
+                            headers=RETRY_AFTER,
                         ),
                     },
                 }

@@ -10,7 +10,7 @@ from django.core.exceptions import RequestDataTooBig, ValidationError
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.views.decorators.csrf import csrf_exempt
 
-from analyzer import explain, services
+from analyzer import db_retry, explain, services
 from analyzer.api import openapi
 from analyzer.api.problems import problem
 from analyzer.api.requests import AnalyzeRequest, analyze_request_clean
@@ -46,7 +46,9 @@ def api_view(*, methods: list[str], authenticated: bool = True) -> Callable[[Api
                 return view(request, *args, **kwargs)
             except Problem as stop:
                 return stop.response
-            except Exception:
+            except Exception as error:
+                if db_retry.is_busy(error):
+                    raise  # DatabaseBusyMiddleware answers 503, for the API as for every page
                 logger.exception("API error on %s %s", request.method, request.path)
                 return problem(
                     status=500,

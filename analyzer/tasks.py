@@ -4,6 +4,7 @@ import functools
 import logging
 import uuid
 
+from django.core.exceptions import SuspiciousOperation
 from django.core.files.uploadedfile import UploadedFile
 from django.db import transaction
 from django.utils import timezone
@@ -52,9 +53,12 @@ def task_trouble(task_id: str) -> str | None:
         result = batch_analyze.get_result(task_id)
     except (TaskResultDoesNotExist, TaskResultMismatch):
         return "its task vanished"
+    except (ImportError, SuspiciousOperation) as error:
+        # A task queued by other code (a renamed function): no worker can ever run it.
+        return f"its task cannot be run ({error})"
     if result.status == TaskResultStatus.FAILED:
-        error = result.errors[-1].exception_class_path if result.errors else "an error"
-        return f"its task failed with {error.rsplit('.', 1)[-1]}"
+        raised = result.errors[-1].exception_class_path if result.errors else "an error"
+        return f"its task failed with {raised.rsplit('.', 1)[-1]}"
     if result.status == TaskResultStatus.SUCCESSFUL:
         return "its task ended before the batch did"
     return None
@@ -67,19 +71,27 @@ def batches_recover(*, batch_ids: list[uuid.UUID] | None = None) -> int:
     """
     requeued = 0
     for batch in batch_jobs.batches_unfinished(batch_ids=batch_ids):
-        now = timezone.now()
-        reason = batch_jobs.batch_trouble(
-            batch=batch, task_trouble=task_trouble(batch.task_id), now=now
-        )
-        if reason is None:
-            continue
-
-        requeue = functools.partial(
-            batch_jobs.batch_requeue,
-            batch=batch,
-            reason=reason,
-            enqueue=lambda batch_id: batch_enqueue(batch_id=batch_id),
-            now=now,
-        )
-        requeued += db_retry.retrying(requeue, operation="batch_recover", policy=db_retry.WORKER)
+        try:
+            requeued += batch_recover(batch=batch)
+        except Exception:
+            # One batch that cannot be recovered must not keep the others waiting.
+            logger.exception("Batch %s could not be recovered; trying again next round", batch.pk)
     return requeued
+
+
+def batch_recover(*, batch: Batch) -> bool:
+    """Queue the batch again, or fail it, if nothing runs it any more; True if queued."""
+    now = timezone.now()
+    reason = batch_jobs.batch_trouble(
+        batch=batch, task_trouble=task_trouble(batch.task_id), now=now
+    )
+    if reason is None:
+        return False
+    requeue = functools.partial(
+        batch_jobs.batch_requeue,
+        batch=batch,
+        reason=reason,
+        enqueue=lambda batch_id: batch_enqueue(batch_id=batch_id),
+        now=now,
+    )
+    return db_retry.retrying(requeue, operation="batch_recover", policy=db_retry.WORKER)

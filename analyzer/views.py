@@ -1,5 +1,5 @@
 from django.core.exceptions import ValidationError
-from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.http import HttpRequest, HttpResponse, JsonResponse, StreamingHttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_GET, require_http_methods
 
@@ -101,7 +101,8 @@ def batch_status(request: HttpRequest, batch_id: str) -> JsonResponse:
 
 
 @require_GET
-def batch_csv(request: HttpRequest, batch_id: str) -> HttpResponse:
+def batch_csv(request: HttpRequest, batch_id: str) -> StreamingHttpResponse:
     batch = get_object_or_404(Batch.objects.defer("items"), pk=batch_id)
-    analyses = batch.analyses.order_by("batch_line")
-    return analyses_csv(analyses, filename=f"toxmon-batch-{batch.pk}.csv")
+    return analyses_csv(
+        batch.analyses.all(), filename=f"toxmon-batch-{batch.pk}.csv", key="batch_line"
+    )

@@ -305,7 +305,7 @@ def test_the_csv_download_has_every_text_in_file_order_and_is_spreadsheet_safe(c
     batch_jobs.batch_run(batch_id=batch.pk)
     response = client.get(reverse("analyzer:batch_csv", args=[batch.pk]))
     assert response["Content-Type"].startswith("text/csv")
-    rows = list(csv.DictReader(io.StringIO(response.content.decode())))
+    rows = list(csv.DictReader(io.StringIO(b"".join(response.streaming_content).decode())))
     assert [row["line"] for row in rows] == ["1", "2", "3"]
     assert rows[0]["text"] == "'=HYPERLINK(1)"
     assert rows[1]["verdict"] == "toxic" and float(rows[1]["insult"]) == pytest.approx(0.91)
@@ -462,3 +462,11 @@ def test_a_database_that_stays_busy_leaves_the_batch_running_for_the_watchdog(
     assert (batch.status, batch.done, batch.error) == (BatchStatus.RUNNING, 0, "")
     assert batch.items, "its texts stay for the next try"
     assert Analysis.objects.count() == 0
+
+
+def test_a_batch_whose_task_no_code_can_run_is_queued_again_with_one_that_can(fake_engine):
+    batch = make_batch(["hello"])
+    DBTaskResult.objects.filter(id=batch.task_id).update(task_path="analyzer.tasks.renamed")
+    batch = recovered(batch)
+    task = DBTaskResult.objects.get(id=batch.task_id)
+    assert (batch.status, task.task_path) == (BatchStatus.QUEUED, "analyzer.tasks.batch_analyze")

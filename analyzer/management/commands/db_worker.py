@@ -16,6 +16,7 @@ from django.utils.autoreload import DJANGO_AUTORELOAD_ENV
 from django_tasks_db.management.commands import db_worker
 
 from analyzer import tasks
+from analyzer.engines import loader
 
 logger = logging.getLogger(__name__)
 
@@ -29,6 +30,8 @@ class Command(db_worker.Command):
     def handle(self, *args: Any, **options: Any) -> None:
         # With --reload the command runs in the reloader and again in the child that works.
         if not options["reload"] or os.environ.get(DJANGO_AUTORELOAD_ENV) == "true":
+            # Loaded before the first batch, so loading it never looks like a silent worker.
+            loader.engine_get()
             threading.Thread(target=batches_watch, name="batch-watchdog", daemon=True).start()
         super().handle(*args, **options)
 

@@ -229,8 +229,8 @@ def batch_requeue(
     if tries >= settings.TOXMON_BATCH_MAX_ATTEMPTS:
         error = (
             f"The batch was stopped {tries} times, the last time because {reason}. "
-            f"{batch.done} of {batch.total} texts were analyzed and kept; the other "
-            f"{batch.total - batch.done} were dropped."
+            f"{batch.done:,} of {batch.total:,} texts were analyzed and kept; the other "
+            f"{batch.total - batch.done:,} were dropped."
         )
         failed = unchanged.update(status=BatchStatus.FAILED, error=error, items=[], finished_at=now)
         if failed:

@@ -1,7 +1,7 @@
 from django.contrib import admin, messages
 from django.contrib.auth.models import User
 from django.db.models import QuerySet
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
 from django.shortcuts import render
 from django.urls import reverse
 from django.utils.html import format_html, format_html_join
@@ -91,7 +91,9 @@ class AnalysisAdmin(admin.ModelAdmin):
         return lookup == "batch__id__exact" or super().lookup_allowed(lookup, value, request)
 
     @admin.action(description="Export selected analyses as CSV")
-    def export_csv(self, request: HttpRequest, queryset: QuerySet[Analysis]) -> HttpResponse:
+    def export_csv(
+        self, request: HttpRequest, queryset: QuerySet[Analysis]
+    ) -> StreamingHttpResponse:
         return analyses_csv(queryset)
 
     # Analyses are records of what the model said: made by the app, never edited by hand.

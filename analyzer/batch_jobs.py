@@ -1,14 +1,17 @@
 """Batch analysis jobs: store an uploaded batch, run it chunk by chunk, resume or fail it.
 
 The work runs in `manage.py db_worker` (analyzer/tasks.py calls batch_run). Results are stored
-chunk by chunk, so a worker that dies loses at most the chunk it was on; a batch whose worker
-has gone quiet is resumed from the first line without a result, or failed with its reason once
-it has stopped TOXMON_BATCH_MAX_ATTEMPTS times. It never stays "running" forever.
+chunk by chunk, so a worker that dies loses at most the chunk it was on. The worker's watchdog
+(tasks.batches_recover) gives a new task to a batch that nothing runs any more, which resumes it
+from the first line without a result, and fails it with its reason once it has been tried
+TOXMON_BATCH_MAX_ATTEMPTS times. A batch never stays queued or running forever, and a failed one
+keeps no text it did not analyze.
 """
 
 import logging
 import uuid
-from datetime import timedelta
+from collections.abc import Callable, Iterable, Iterator
+from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.core.files.uploadedfile import UploadedFile
@@ -16,7 +19,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import F
 from django.utils import timezone
 
-from analyzer import services
+from analyzer import db_retry, services
 from analyzer.batch_files import items_from_upload
 from analyzer.models import Batch, BatchStatus, Source
 
@@ -24,10 +27,14 @@ logger = logging.getLogger(__name__)
 
 # Texts per engine call and per database transaction: what a crash can cost at most.
 CHUNK_SIZE = 32
+# Characters per chunk (a cheap stand-in for tokens: about 8 model windows of 512 tokens), so a
+# chunk of long texts takes about as long as one of short texts and its worker always reports
+# well within TOXMON_BATCH_STALL_SECONDS. A longer text is a chunk of its own.
+CHUNK_MAX_CHARS = 16_000
 
 
-def batch_create(*, upload: UploadedFile, column: str = "") -> Batch:
-    """Store a batch of the uploaded texts, queued for a worker; refuse a bad file."""
+def batch_build(*, upload: UploadedFile, column: str = "") -> Batch:
+    """Return an unsaved, validated batch of the uploaded texts; refuse a bad file."""
     items = items_from_upload(upload=upload, column=column)
     name = upload.name or ""
     batch = Batch(
@@ -37,6 +44,12 @@ def batch_create(*, upload: UploadedFile, column: str = "") -> Batch:
         total=len(items),
     )
     batch.full_clean()
+    return batch
+
+
+def batch_create(*, upload: UploadedFile, column: str = "") -> Batch:
+    """Store a batch of the uploaded texts, queued for a worker; refuse a bad file."""
+    batch = batch_build(upload=upload, column=column)
     batch.save()
     return batch
 
@@ -47,24 +60,60 @@ def batch_task_record(*, batch_id: uuid.UUID, task_id: str) -> None:
 
 
 def batch_fail(*, batch_id: uuid.UUID, reason: str) -> None:
-    """Mark an unfinished batch failed with its reason; stored results stay."""
-    Batch.objects.filter(pk=batch_id).unfinished().update(
-        status=BatchStatus.FAILED, error=reason, finished_at=timezone.now()
+    """Mark an unfinished batch failed with its reason; results stay, unanalyzed texts go."""
+    db_retry.retrying(
+        lambda: (
+            Batch.objects.filter(pk=batch_id)
+            .unfinished()
+            .update(status=BatchStatus.FAILED, error=reason, items=[], finished_at=timezone.now())
+        ),
+        operation="batch_fail",
+        policy=db_retry.WORKER,
     )
 
 
-def batch_run(*, batch_id: uuid.UUID) -> None:
-    """Analyze the texts of a batch that have no result yet, storing them chunk by chunk."""
+def batch_start(*, batch_id: uuid.UUID) -> Batch | None:
+    """Count a new attempt and mark the batch running; None if it is gone or finished."""
     now = timezone.now()
     with transaction.atomic():
-        batch = Batch.objects.select_for_update().filter(pk=batch_id).first()
+        batch: Batch | None = Batch.objects.select_for_update().filter(pk=batch_id).first()
         if batch is None or batch.is_finished:
-            return
+            return None
         batch.attempts += 1
         batch.status = BatchStatus.RUNNING
         batch.started_at = batch.started_at or now
         batch.heartbeat_at = now
         batch.save(update_fields=["attempts", "status", "started_at", "heartbeat_at"])
+    return batch
+
+
+def chunks_of(
+    pending: Iterable[tuple[int, str]], *, max_texts: int, max_chars: int
+) -> Iterator[list[tuple[int, str]]]:
+    """Cut [line, text] pairs into chunks of at most max_texts texts and max_chars characters."""
+    chunk: list[tuple[int, str]] = []
+    chars = 0
+    for line, text in pending:
+        if chunk and (len(chunk) >= max_texts or chars + len(text) > max_chars):
+            yield chunk
+            chunk, chars = [], 0
+        chunk.append((line, text))
+        chars += len(text)
+    if chunk:
+        yield chunk
+
+
+def batch_run(*, batch_id: uuid.UUID) -> None:
+    """Analyze the texts of a batch that have no result yet, storing them chunk by chunk.
+
+    A database that stays busy ends the run with DatabaseBusy; the batch is left running for
+    the watchdog to resume, since nothing is wrong with the batch itself.
+    """
+    batch = db_retry.retrying(
+        lambda: batch_start(batch_id=batch_id), operation="batch_start", policy=db_retry.WORKER
+    )
+    if batch is None:
+        return
     attempt = batch.attempts
     done_lines = set(batch.analyses.values_list("batch_line", flat=True))
     pending = [(line, text) for line, text in batch.items if line not in done_lines]
@@ -72,66 +121,124 @@ def batch_run(*, batch_id: uuid.UUID) -> None:
         "Batch %s: attempt %d, %d of %d texts to go", batch.pk, attempt, len(pending), batch.total
     )
     try:
-        for first in range(0, len(pending), CHUNK_SIZE):
-            if not chunk_store(
-                batch=batch, attempt=attempt, chunk=pending[first : first + CHUNK_SIZE]
-            ):
+        for chunk in chunks_of(pending, max_texts=CHUNK_SIZE, max_chars=CHUNK_MAX_CHARS):
+            if not chunk_store(batch=batch, attempt=attempt, chunk=chunk):
                 logger.warning("Batch %s was taken over by another run; stopping", batch.pk)
                 return
     except services.PredictionFailed as error:
         batch_fail(batch_id=batch.pk, reason=f"The model failed: {error}")
         return
+    except db_retry.DatabaseBusy:
+        # Not the batch's fault: the task fails, and the watchdog gives the batch a new one.
+        raise
     except Exception as error:
         batch_fail(batch_id=batch.pk, reason=f"Unexpected error: {type(error).__name__}: {error}")
         raise
-    Batch.objects.filter(pk=batch.pk, attempts=attempt).update(
-        status=BatchStatus.DONE, items=[], finished_at=timezone.now(), heartbeat_at=timezone.now()
+    db_retry.retrying(
+        lambda: Batch.objects.filter(pk=batch.pk, attempts=attempt).update(
+            status=BatchStatus.DONE,
+            items=[],
+            finished_at=timezone.now(),
+            heartbeat_at=timezone.now(),
+        ),
+        operation="batch_finish",
+        policy=db_retry.WORKER,
+    )
+
+
+def batch_beat(*, batch_id: uuid.UUID, attempt: int) -> bool:
+    """Report that this run is alive; return False if a newer run owns the batch."""
+    return bool(
+        db_retry.retrying(
+            lambda: Batch.objects.filter(
+                pk=batch_id, attempts=attempt, status=BatchStatus.RUNNING
+            ).update(heartbeat_at=timezone.now()),
+            operation="batch_heartbeat",
+            policy=db_retry.WORKER,
+        )
     )
 
 
 def chunk_store(*, batch: Batch, attempt: int, chunk: list[tuple[int, str]]) -> bool:
     """Score and store one chunk; return False if a newer run owns the batch."""
+    # The heartbeat moves before the model's work as well as after it.
+    if not batch_beat(batch_id=batch.pk, attempt=attempt):
+        return False
     analyses = services.analyses_build(texts=[text for _, text in chunk], source=Source.BATCH)
     for analysis, (line, _) in zip(analyses, chunk, strict=True):
         analysis.batch = batch
         analysis.batch_line = line
-    try:
-        with transaction.atomic():
-            owned = Batch.objects.filter(
-                pk=batch.pk, attempts=attempt, status=BatchStatus.RUNNING
-            ).update(done=F("done") + len(analyses), heartbeat_at=timezone.now())
-            if not owned:
-                return False
-            services.analyses_insert(analyses=analyses)
-    except IntegrityError:
-        return False
-    return True
+
+    def store() -> bool:
+        for analysis in analyses:
+            analysis.pk = None  # a rolled-back try may have numbered them already
+        try:
+            with transaction.atomic():
+                owned = Batch.objects.filter(
+                    pk=batch.pk, attempts=attempt, status=BatchStatus.RUNNING
+                ).update(done=F("done") + len(analyses), heartbeat_at=timezone.now())
+                if not owned:
+                    return False
+                services.analyses_insert(analyses=analyses)
+        except IntegrityError:
+            return False
+        return True
+
+    # The model's scores are kept across tries: only the transaction is done again.
+    return db_retry.retrying(store, operation="batch_chunk", policy=db_retry.WORKER)
 
 
-def batches_requeue_stalled(*, batch_ids: list[uuid.UUID] | None = None) -> list[uuid.UUID]:
-    """Fail, or queue again, every running batch whose worker stored nothing for too long.
-
-    Returns the batches queued again, for the caller to give each a task.
-    """
-    since = timezone.now() - timedelta(seconds=settings.TOXMON_BATCH_STALL_SECONDS)
-    stalled = Batch.objects.stalled(since=since)
+def batches_unfinished(*, batch_ids: list[uuid.UUID] | None = None) -> list[Batch]:
+    """Return the queued and running batches, without their texts."""
+    batches = Batch.objects.unfinished().defer("items").order_by("created_at")
     if batch_ids is not None:
-        stalled = stalled.filter(pk__in=batch_ids)
-    requeued = []
-    for batch in stalled:
-        still_stalled = Batch.objects.filter(pk=batch.pk, attempts=batch.attempts).stalled(
-            since=since
+        batches = batches.filter(pk__in=batch_ids)
+    return list(batches)
+
+
+def batch_trouble(*, batch: Batch, task_trouble: str | None, now: datetime) -> str | None:
+    """Return why nothing runs the unfinished batch any more, or None while something does."""
+    if task_trouble is not None:
+        return task_trouble
+    stall = settings.TOXMON_BATCH_STALL_SECONDS
+    if batch.status == BatchStatus.RUNNING and (
+        batch.heartbeat_at is None or batch.heartbeat_at < now - timedelta(seconds=stall)
+    ):
+        return f"its worker reported nothing for over {stall} s"
+    return None
+
+
+def batch_requeue(
+    *, batch: Batch, reason: str, enqueue: Callable[[uuid.UUID], None], now: datetime
+) -> bool:
+    """Queue the batch again, or fail it once it has been tried too often; True if queued.
+
+    Changes nothing when the batch moved on since it was read (its run reported, or another
+    watchdog got there first). Its new task is queued in the same transaction, so a queued
+    batch always has a task.
+    """
+    # A queued batch whose task failed or vanished was tried too, without counting it.
+    tries = batch.attempts + (batch.status == BatchStatus.QUEUED)
+    unchanged = Batch.objects.filter(
+        pk=batch.pk,
+        status=batch.status,
+        attempts=batch.attempts,
+        task_id=batch.task_id,
+        heartbeat_at=batch.heartbeat_at,
+    )
+    if tries >= settings.TOXMON_BATCH_MAX_ATTEMPTS:
+        error = (
+            f"The batch was stopped {tries} times, the last time because {reason}. "
+            f"{batch.done:,} of {batch.total:,} texts were analyzed and kept; the other "
+            f"{batch.total - batch.done:,} were dropped."
         )
-        if batch.attempts >= settings.TOXMON_BATCH_MAX_ATTEMPTS:
-            reason = (
-                f"The worker stopped {batch.attempts} times while running this batch "
-                f"(nothing stored for over {settings.TOXMON_BATCH_STALL_SECONDS} s). "
-                f"{batch.done} of {batch.total} texts were analyzed and kept."
-            )
-            still_stalled.update(
-                status=BatchStatus.FAILED, error=reason, finished_at=timezone.now()
-            )
-        elif still_stalled.update(status=BatchStatus.QUEUED):
-            logger.warning("Batch %s: the worker went quiet; queued to resume", batch.pk)
-            requeued.append(batch.pk)
-    return requeued
+        failed = unchanged.update(status=BatchStatus.FAILED, error=error, items=[], finished_at=now)
+        if failed:
+            logger.error("Batch %s failed: %s", batch.pk, error)
+        return False
+    with transaction.atomic():
+        if not unchanged.update(status=BatchStatus.QUEUED, attempts=tries):
+            return False
+        enqueue(batch.pk)
+    logger.warning("Batch %s: %s; queued to resume (try %d)", batch.pk, reason, tries + 1)
+    return True

@@ -52,6 +52,17 @@ ANALYSES_STORED = Counter("toxmon_analyses_stored_total", "Analyses written to t
 PREDICTION_FAILURES = Counter(
     "toxmon_prediction_failures_total", "Predictions that raised an error.", ["engine"]
 )
+DATABASE_RETRIES = Counter(
+    "toxmon_database_retries_total",
+    "Transient database errors (locked, serialization failure, dropped connection) tried again.",
+    ["operation"],
+)
+DATABASE_BUSY = Counter(
+    "toxmon_database_busy_total",
+    "Operations given up because the database stayed busy through every retry "
+    "(a web request answered 503; a batch task left for the watchdog to resume).",
+    ["operation"],
+)
 
 
 # Series that exist at 0 from the start, so rates and ratios over them are 0, not missing.
@@ -98,3 +109,13 @@ def prediction_failed(*, engine: str) -> None:
 def analyses_stored(*, count: int) -> None:
     """Record analyses committed to the database."""
     ANALYSES_STORED.inc(count)
+
+
+def database_retried(*, operation: str) -> None:
+    """Record a transient database error that is about to be tried again."""
+    DATABASE_RETRIES.labels(operation=operation).inc()
+
+
+def database_busy(*, operation: str) -> None:
+    """Record an operation given up on a database that stayed busy."""
+    DATABASE_BUSY.labels(operation=operation).inc()

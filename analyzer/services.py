@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from django.conf import settings
 from django.db import transaction
 
-from analyzer import metrics
+from analyzer import db_retry, metrics
 from analyzer.engines import loader
 from analyzer.engines.base import Engine, ModelUnavailable, Prediction
 from analyzer.models import Analysis, Source, Verdict
@@ -115,9 +115,19 @@ def analyses_create(*, texts: Sequence[str], source: str) -> list[Analysis]:
 
 
 def analyses_save(*, analyses: Sequence[Analysis]) -> None:
-    """Store analyses made by analyses_build, all of them or none."""
-    with transaction.atomic():
-        analyses_insert(analyses=analyses)
+    """Store analyses made by analyses_build, all of them or none.
+
+    A busy database is tried again for a few seconds; after that db_retry.DatabaseBusy is
+    raised, with nothing stored, for the request to answer 503.
+    """
+
+    def insert_all() -> None:
+        for analysis in analyses:
+            analysis.pk = None  # a rolled-back try may have numbered them already
+        with transaction.atomic():
+            analyses_insert(analyses=analyses)
+
+    db_retry.retrying(insert_all, operation="analyses_save", policy=db_retry.WEB)
 
 
 def analyses_insert(*, analyses: Sequence[Analysis]) -> None:

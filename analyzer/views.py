@@ -1,10 +1,11 @@
 from django.core.exceptions import ValidationError
-from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.http import HttpRequest, HttpResponse, JsonResponse, StreamingHttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_GET, require_http_methods
 
-from analyzer import batch_jobs, batch_reports, explain, services, tasks
+from analyzer import batch_reports, explain, services, tasks
 from analyzer.csv_export import analyses_csv
+from analyzer.db_retry import RETRY_AFTER_SECONDS, DatabaseBusy
 from analyzer.engines import loader
 from analyzer.engines.base import ModelUnavailable
 from analyzer.forms import AnalyzeForm, BatchUploadForm
@@ -24,6 +25,10 @@ def analyze(request: HttpRequest) -> HttpResponse:
         analysis = services.analysis_create(text=form.cleaned_data["text"])
     except services.PredictionFailed:
         return render(request, TEMPLATE, {"form": form, "unavailable": True}, status=503)
+    except DatabaseBusy:
+        busy = render(request, TEMPLATE, {"form": form, "busy": True}, status=503)
+        busy["Retry-After"] = str(RETRY_AFTER_SECONDS)
+        return busy
     context: dict[str, object] = {"form": form, "analysis": analysis}
     if form.cleaned_data["explain"]:
         context.update(explanation_context(analysis))
@@ -63,28 +68,19 @@ def batch_upload(request: HttpRequest) -> HttpResponse:
         return render(request, "analyzer/batch_upload.html", {"form": form})
     if form.is_valid():
         try:
-            batch = batch_jobs.batch_create(
+            batch = tasks.batch_submit(
                 upload=form.cleaned_data["file"], column=form.cleaned_data["column"]
             )
         except ValidationError as error:
             form.add_error("file", error)
         else:
-            tasks.batch_enqueue(batch_id=batch.pk)
             return redirect("analyzer:batch_detail", batch_id=batch.pk)
     return render(request, "analyzer/batch_upload.html", {"form": form}, status=400)
 
 
-def batch_recovered(batch_id: str) -> Batch:
-    """Return the batch, resumed first if its worker went quiet (the page is polled)."""
-    batch = get_object_or_404(Batch, pk=batch_id)
-    tasks.batches_recover(batch_ids=[batch.pk])
-    batch.refresh_from_db()
-    return batch
-
-
 @require_GET
 def batch_detail(request: HttpRequest, batch_id: str) -> HttpResponse:
-    batch = batch_recovered(batch_id)
+    batch = get_object_or_404(Batch.objects.defer("items"), pk=batch_id)
     context: dict[str, object] = {
         "batch": batch,
         "progress": batch_reports.batch_progress(batch=batch),
@@ -96,7 +92,7 @@ def batch_detail(request: HttpRequest, batch_id: str) -> HttpResponse:
 
 @require_GET
 def batch_status(request: HttpRequest, batch_id: str) -> JsonResponse:
-    batch = batch_recovered(batch_id)
+    batch = get_object_or_404(Batch.objects.defer("items"), pk=batch_id)
     progress = batch_reports.batch_progress(batch=batch)
     return JsonResponse(
         {**progress.__dict__, "finished": batch.is_finished},
@@ -105,7 +101,8 @@ def batch_status(request: HttpRequest, batch_id: str) -> JsonResponse:
 
 
 @require_GET
-def batch_csv(request: HttpRequest, batch_id: str) -> HttpResponse:
-    batch = get_object_or_404(Batch, pk=batch_id)
-    analyses = batch.analyses.order_by("batch_line")
-    return analyses_csv(analyses, filename=f"toxmon-batch-{batch.pk}.csv")
+def batch_csv(request: HttpRequest, batch_id: str) -> StreamingHttpResponse:
+    batch = get_object_or_404(Batch.objects.defer("items"), pk=batch_id)
+    return analyses_csv(
+        batch.analyses.all(), filename=f"toxmon-batch-{batch.pk}.csv", key="batch_line"
+    )

@@ -65,6 +65,7 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "analyzer.middleware.DatabaseBusyMiddleware",
     "django_prometheus.middleware.PrometheusAfterMiddleware",
 ]
 
@@ -98,6 +99,19 @@ DATABASES = {
 DATABASES["default"]["ENGINE"] = DATABASES["default"]["ENGINE"].replace(
     "django.db.backends.", "django_prometheus.db.backends."
 )
+# SQLite set up for a server (docs/database.md): readers never block the writer (WAL); a commit
+# is durable at the next checkpoint, not at every fsync (synchronous=NORMAL, safe with WAL);
+# every transaction takes the write lock when it begins (IMMEDIATE), so two transactions never
+# deadlock upgrading a read to a write; and a writer waits this long for the lock before it gives
+# up. Applied to every connection of every process: web workers, the db worker, commands.
+TOXMON_DB_BUSY_TIMEOUT = float(os.environ.get("TOXMON_DB_BUSY_TIMEOUT", "20"))
+if DATABASES["default"]["ENGINE"].endswith("sqlite3"):
+    DATABASES["default"]["OPTIONS"] = {
+        "timeout": TOXMON_DB_BUSY_TIMEOUT,
+        "transaction_mode": "IMMEDIATE",
+        "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL",
+        **DATABASES["default"].get("OPTIONS", {}),
+    }
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 AUTH_PASSWORD_VALIDATORS = [
@@ -200,10 +214,13 @@ TOXMON_API_MAX_TEXTS = 32
 TOXMON_EXPLAIN_MAX_SPANS = int(os.environ.get("TOXMON_EXPLAIN_MAX_SPANS", "64"))
 TOXMON_BATCH_MAX_TEXTS = int(os.environ.get("TOXMON_BATCH_MAX_TEXTS", "10000"))
 TOXMON_BATCH_MAX_BYTES = int(os.environ.get("TOXMON_BATCH_MAX_BYTES", str(20 * 1024 * 1024)))
-# A running batch whose worker stored nothing for this long is resumed (or failed when it has
-# stopped TOXMON_BATCH_MAX_ATTEMPTS times), so a killed worker never leaves it "running".
+# A running batch whose worker reported nothing for this long is resumed (or failed when it has
+# been tried TOXMON_BATCH_MAX_ATTEMPTS times), so a killed worker never leaves it "running".
 TOXMON_BATCH_STALL_SECONDS = int(os.environ.get("TOXMON_BATCH_STALL_SECONDS", "300"))
 TOXMON_BATCH_MAX_ATTEMPTS = int(os.environ.get("TOXMON_BATCH_MAX_ATTEMPTS", "3"))
+# How often the db worker's watchdog looks for batches that nothing runs (a failed or vanished
+# task, a silent worker) and queues them again.
+TOXMON_BATCH_WATCH_SECONDS = float(os.environ.get("TOXMON_BATCH_WATCH_SECONDS", "15"))
 
 # Serving speed (docs/benchmark.md). The runtime that scores texts: "auto" serves the int8 ONNX
 # export when `fetch_model` made one and PyTorch otherwise; "onnx-fp32" gives PyTorch's scores

@@ -16,6 +16,7 @@ TITLES = {
     "invalid-fields": "Invalid fields",
     "rate-limited": "Too many requests",
     "model-unavailable": "Model unavailable",
+    "database-busy": "Database busy",
     "server-error": "Internal server error",
 }
 

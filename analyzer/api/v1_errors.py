@@ -11,7 +11,7 @@ from django.http import Http404, HttpRequest, HttpResponse
 from ninja import NinjaAPI
 from ninja.errors import AuthenticationError, HttpError, ValidationError
 
-from analyzer import services
+from analyzer import db_retry, metrics, services
 from analyzer.api.problems import PROBLEM_CONTENT_TYPE, problem
 
 logger = logging.getLogger(__name__)
@@ -117,11 +117,26 @@ def api_not_found(request: HttpRequest, error: Exception) -> HttpResponse:
 
 
 def server_error(request: HttpRequest, error: Exception) -> HttpResponse:
+    if db_retry.is_busy(error):
+        return database_busy(request, error)
     logger.exception("API error on %s %s", request.method, request.path)
     return problem(
         status=500,
         kind="server-error",
         detail="Something went wrong on the server; it has been logged.",
+    )
+
+
+def database_busy(request: HttpRequest, error: Exception) -> HttpResponse:
+    if not isinstance(error, db_retry.DatabaseBusy):
+        # Not tried again by a service (a token count): counted here instead.
+        metrics.database_busy(operation="request")
+    logger.warning("%s %s: database busy, answered 503: %s", request.method, request.path, error)
+    return problem(
+        status=503,
+        kind="database-busy",
+        detail="The database is busy; nothing was stored. Send the request again.",
+        headers={"Retry-After": str(db_retry.RETRY_AFTER_SECONDS)},
     )
 
 
@@ -142,7 +157,7 @@ PROBLEM_DESCRIPTIONS = {
     "415": "The body is not application/json.",
     "422": "Fields are missing or invalid; `errors` names each one.",
     "429": "The token is over its rate limit.",
-    "503": "The model is unavailable; nothing was stored.",
+    "503": "The model is unavailable, or the database stayed busy; nothing was stored.",
 }
 RETRY_AFTER_HEADER = {
     "description": "Seconds to wait before trying again.",
@@ -184,6 +199,7 @@ HANDLERS: dict[type[Exception], Callable[[HttpRequest, Any], HttpResponse]] = {
     HttpError: unreadable_body,
     ValidationError: invalid_fields,
     services.PredictionFailed: model_unavailable,
+    db_retry.DatabaseBusy: database_busy,
     Http404: api_not_found,
     Exception: server_error,
 }

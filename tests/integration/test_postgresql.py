@@ -16,7 +16,8 @@ import psycopg
 import pytest
 import requests
 
-from tests.serving import free_port, served_app, stop_process, wait_for_port
+from tests.concurrent_use import assert_nothing_lost, batch_under_form_load
+from tests.serving import db_worker, free_port, served_app, stop_process, wait_for_port
 
 POSTGRES_BIN = sorted(glob.glob("/usr/lib/postgresql/*/bin"))
 
@@ -26,12 +27,12 @@ def as_postgres_user() -> list[str]:
     return ["runuser", "-u", "postgres", "--"] if os.geteuid() == 0 else []
 
 
-def wait_for_connections(url: str, *, timeout: float) -> None:
-    """Wait until the server accepts connections: it listens before it has finished starting."""
+def wait_for_connections(dsn: str, *, timeout: float) -> None:
+    """Wait until the server accepts a connection: it listens a moment before it is ready."""
     deadline = time.monotonic() + timeout
     while True:
         try:
-            with contextlib.closing(psycopg.connect(url, connect_timeout=5)):
+            with contextlib.closing(psycopg.connect(dsn)):
                 return
         except psycopg.OperationalError:
             if time.monotonic() > deadline:
@@ -86,7 +87,7 @@ def postgres_url() -> Iterator[str]:
     try:
         wait_for_port(port, timeout=30, process=server)
         url = f"postgres://toxmon@127.0.0.1:{port}/postgres"
-        wait_for_connections(url.replace("postgres://", "postgresql://"), timeout=60)
+        wait_for_connections(url.replace("postgres://", "postgresql://"), timeout=30)
         yield url
     finally:
         stop_process(server)
@@ -115,3 +116,12 @@ def test_analyses_are_stored_in_postgresql(tmp_path, postgres_url):
     text, verdict, offensive = rows[0]
     assert (text, verdict) == ("You are a complete idiot", "toxic")
     assert float(offensive) > 0.5
+
+
+def test_a_batch_and_16_form_posters_at_once_lose_nothing_on_postgresql(tmp_path, postgres_url):
+    with (
+        served_app(tmp_path, workers=2, threads=8, DATABASE_URL=postgres_url) as app,
+        db_worker(app, log=tmp_path / "db_worker.log"),
+    ):
+        outcome = batch_under_form_load(app, texts=3_000, threads=16, seconds=40, prefix="pg")
+        assert_nothing_lost(app, outcome, texts=3_000)

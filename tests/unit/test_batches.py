@@ -5,11 +5,15 @@ from datetime import timedelta
 import pytest
 from django.core.exceptions import ValidationError
 from django.core.files.uploadedfile import SimpleUploadedFile
+from django.db import OperationalError
 from django.urls import reverse
 from django.utils import timezone
+from django_tasks import TaskResultStatus
+from django_tasks_db.management.commands.db_worker import Worker
 from django_tasks_db.models import DBTaskResult
+from prometheus_client import REGISTRY
 
-from analyzer import batch_files, batch_jobs, batch_reports, tasks
+from analyzer import batch_files, batch_jobs, batch_reports, db_retry, services, tasks
 from analyzer.models import Analysis, Batch, BatchStatus, Source
 
 pytestmark = pytest.mark.django_db
@@ -31,13 +35,30 @@ def refused(name, content, column="") -> str:
 
 
 def make_batch(texts: list[str]) -> Batch:
-    return Batch.objects.create(
+    """Store a batch with its task queued, as an upload does."""
+    batch = Batch.objects.create(
         filename="t.txt", items=[[n, t] for n, t in enumerate(texts, 1)], total=len(texts)
     )
+    tasks.batch_enqueue(batch_id=batch.pk)
+    return Batch.objects.get(pk=batch.pk)
+
+
+def worker_run_all() -> None:
+    """Run every ready task in django-tasks-db's own worker, as `manage.py db_worker` does."""
+    Worker(
+        queue_names=["default"],
+        interval=0,
+        batch=True,
+        backend_name="default",
+        startup_delay=False,
+        max_tasks=None,
+        worker_id="unit-test",
+        excluded_queue_names=[],
+    ).run()
 
 
 def recovered(batch: Batch) -> Batch:
-    """Return the batch after the recovery its page runs when polled."""
+    """Return the batch after a round of the db worker's watchdog."""
     tasks.batches_recover(batch_ids=[batch.pk])
     return Batch.objects.get(pk=batch.pk)
 
@@ -192,8 +213,10 @@ def test_a_worker_crash_keeps_finished_chunks_and_the_batch_resumes(
     assert Analysis.objects.filter(batch=batch).count() == 2, "finished chunk kept"
 
     settings.TOXMON_BATCH_STALL_SECONDS = 60
+    first_task = batch.task_id
     batch = recovered(batch)
     assert batch.status == BatchStatus.QUEUED
+    assert batch.task_id != first_task
     assert DBTaskResult.objects.filter(id=batch.task_id).exists(), "queued again"
 
     fake_engine.calls.clear()
@@ -215,7 +238,9 @@ def test_a_batch_that_keeps_stalling_is_failed_with_its_reason(fake_engine, sett
     )
     batch = recovered(batch)
     assert batch.status == BatchStatus.FAILED
-    assert "stopped 3 times" in batch.error and "1 of 2 texts" in batch.error
+    assert "stopped 3 times" in batch.error and "reported nothing for over" in batch.error
+    assert "1 of 2 texts were analyzed and kept" in batch.error
+    assert batch.items == [], "no text is kept in a dead job"
 
 
 def test_a_running_batch_that_reports_in_time_is_left_alone(settings):
@@ -234,6 +259,7 @@ def test_a_failing_model_fails_the_batch_with_its_reason(fake_engine):
     batch_jobs.batch_run(batch_id=batch.pk)
     batch.refresh_from_db()
     assert batch.status == BatchStatus.FAILED and "out of memory" in batch.error
+    assert batch.items == []
 
 
 def test_a_run_that_lost_the_batch_to_a_newer_run_stores_nothing(fake_engine):
@@ -279,7 +305,7 @@ def test_the_csv_download_has_every_text_in_file_order_and_is_spreadsheet_safe(c
     batch_jobs.batch_run(batch_id=batch.pk)
     response = client.get(reverse("analyzer:batch_csv", args=[batch.pk]))
     assert response["Content-Type"].startswith("text/csv")
-    rows = list(csv.DictReader(io.StringIO(response.content.decode())))
+    rows = list(csv.DictReader(io.StringIO(b"".join(response.streaming_content).decode())))
     assert [row["line"] for row in rows] == ["1", "2", "3"]
     assert rows[0]["text"] == "'=HYPERLINK(1)"
     assert rows[1]["verdict"] == "toxic" and float(rows[1]["insult"]) == pytest.approx(0.91)
@@ -304,3 +330,143 @@ def test_admin_links_a_batch_and_its_analyses(admin_client, fake_engine):
         reverse("admin:analyzer_analysis_change", args=[analysis.pk])
     ).content.decode()
     assert reverse("admin:analyzer_batch_change", args=[batch.pk]) in html
+
+
+def test_chunks_hold_at_most_32_texts_and_16000_characters():
+    short = [(n, "x" * 10) for n in range(1, 71)]
+    assert [
+        len(chunk) for chunk in batch_jobs.chunks_of(short, max_texts=32, max_chars=16_000)
+    ] == [
+        32,
+        32,
+        6,
+    ]
+    long = [(1, "a" * 9_000), (2, "b" * 6_000), (3, "c" * 2_000), (4, "d" * 20_000), (5, "e")]
+    chunks = list(batch_jobs.chunks_of(long, max_texts=32, max_chars=16_000))
+    assert [[line for line, _ in chunk] for chunk in chunks] == [[1, 2], [3], [4], [5]]
+
+
+def test_the_heartbeat_moves_before_each_chunk_is_scored(fake_engine, monkeypatch):
+    monkeypatch.setattr(batch_jobs, "CHUNK_SIZE", 2)
+    batch = make_batch(["a", "b", "c", "d", "e"])
+    beats_seen_by_the_model = []
+    predict = fake_engine.predict
+
+    def predict_noting_the_heartbeat(texts):
+        beats_seen_by_the_model.append(Batch.objects.get(pk=batch.pk).heartbeat_at)
+        return predict(texts)
+
+    monkeypatch.setattr(fake_engine, "predict", predict_noting_the_heartbeat)
+    batch_jobs.batch_run(batch_id=batch.pk)
+    assert len(beats_seen_by_the_model) == 3
+    assert beats_seen_by_the_model == sorted(set(beats_seen_by_the_model)), "a new beat a chunk"
+
+
+def test_a_batch_whose_task_raised_before_starting_is_queued_again_and_finishes(
+    fake_engine, monkeypatch
+):
+    batch = make_batch(["hello", "idiot"])
+    run = batch_jobs.batch_run
+
+    def raises_before_starting(**kwargs):
+        raise RuntimeError("worker could not start")
+
+    monkeypatch.setattr(batch_jobs, "batch_run", raises_before_starting)
+    worker_run_all()
+    failed_task = DBTaskResult.objects.get(id=batch.task_id)
+    assert failed_task.status == TaskResultStatus.FAILED
+    assert Batch.objects.get(pk=batch.pk).status == BatchStatus.QUEUED, "the task never started"
+
+    monkeypatch.setattr(batch_jobs, "batch_run", run)
+    assert tasks.batches_recover() == 1
+    batch = Batch.objects.get(pk=batch.pk)
+    assert batch.task_id != str(failed_task.id) and batch.attempts == 1, "the failed task counts"
+    worker_run_all()
+    batch.refresh_from_db()
+    assert (batch.status, batch.done, batch.attempts) == (BatchStatus.DONE, 2, 2)
+
+
+def test_a_batch_whose_task_vanished_is_queued_again(fake_engine):
+    batch = make_batch(["hello"])
+    DBTaskResult.objects.filter(id=batch.task_id).delete()
+    batch = recovered(batch)
+    assert batch.status == BatchStatus.QUEUED
+    assert DBTaskResult.objects.filter(id=batch.task_id, status=TaskResultStatus.READY).exists()
+
+
+def test_a_queued_batch_whose_task_waits_for_a_worker_is_left_alone():
+    batch = make_batch(["hello"])
+    assert tasks.batches_recover() == 0
+    assert recovered(batch).task_id == batch.task_id
+
+
+def test_a_batch_whose_task_keeps_failing_is_failed_with_the_reason_and_keeps_no_text(
+    fake_engine, settings
+):
+    settings.TOXMON_BATCH_MAX_ATTEMPTS = 3
+    batch = make_batch(["hello", "idiot", "bye"])
+    Batch.objects.filter(pk=batch.pk).update(attempts=2, done=0)
+    DBTaskResult.objects.filter(id=batch.task_id).update(
+        status=TaskResultStatus.FAILED,
+        exception_class_path="django.db.utils.OperationalError",
+        traceback="OperationalError: database is locked",
+    )
+    batch = recovered(batch)
+    assert batch.status == BatchStatus.FAILED and batch.finished_at is not None
+    assert "stopped 3 times" in batch.error
+    assert "its task failed with OperationalError" in batch.error
+    assert "0 of 3 texts were analyzed" in batch.error
+    assert batch.items == []
+
+
+def test_a_locked_database_mid_batch_is_tried_again_without_scoring_again(fake_engine, monkeypatch):
+    monkeypatch.setattr(batch_jobs, "CHUNK_SIZE", 2)
+    batch = make_batch(["a", "b", "c"])
+    insert = services.analyses_insert
+    locked_once = []
+
+    def locked_the_first_time(**kwargs):
+        if not locked_once:
+            locked_once.append(True)
+            raise OperationalError("database is locked")
+        insert(**kwargs)
+
+    monkeypatch.setattr(services, "analyses_insert", locked_the_first_time)
+    retries = REGISTRY.get_sample_value(
+        "toxmon_database_retries_total", {"operation": "batch_chunk"}
+    )
+    batch_jobs.batch_run(batch_id=batch.pk)
+    batch.refresh_from_db()
+    assert (batch.status, batch.done) == (BatchStatus.DONE, 3)
+    assert fake_engine.calls == [["a", "b"], ["c"]], "each chunk scored once"
+    assert sorted(batch.analyses.values_list("batch_line", flat=True)) == [1, 2, 3]
+    assert (
+        REGISTRY.get_sample_value("toxmon_database_retries_total", {"operation": "batch_chunk"})
+        == (retries or 0) + 1
+    )
+
+
+def test_a_database_that_stays_busy_leaves_the_batch_running_for_the_watchdog(
+    fake_engine, monkeypatch
+):
+    monkeypatch.setattr(db_retry, "WORKER", db_retry.RetryPolicy(attempts=2, budget_seconds=5))
+
+    def always_locked(**kwargs):
+        raise OperationalError("database is locked")
+
+    monkeypatch.setattr(services, "analyses_insert", always_locked)
+    batch = make_batch(["a", "b"])
+    with pytest.raises(db_retry.DatabaseBusy):
+        batch_jobs.batch_run(batch_id=batch.pk)
+    batch.refresh_from_db()
+    assert (batch.status, batch.done, batch.error) == (BatchStatus.RUNNING, 0, "")
+    assert batch.items, "its texts stay for the next try"
+    assert Analysis.objects.count() == 0
+
+
+def test_a_batch_whose_task_no_code_can_run_is_queued_again_with_one_that_can(fake_engine):
+    batch = make_batch(["hello"])
+    DBTaskResult.objects.filter(id=batch.task_id).update(task_path="analyzer.tasks.renamed")
+    batch = recovered(batch)
+    task = DBTaskResult.objects.get(id=batch.task_id)
+    assert (batch.status, task.task_path) == (BatchStatus.QUEUED, "analyzer.tasks.batch_analyze")

@@ -61,6 +61,24 @@ def texts_predict(*, texts: Sequence[str]) -> tuple[Engine, list[Prediction], fl
 def analyses_build(*, texts: Sequence[str], source: str = Source.FORM) -> list[Analysis]:
     """Score the texts in one engine call and return validated, unsaved analyses."""
     engine, predictions, seconds = texts_predict(texts=texts)
+    return analyses_from_predictions(
+        texts=texts, engine=engine, predictions=predictions, seconds=seconds, source=source
+    )
+
+
+def analyses_from_predictions(
+    *,
+    texts: Sequence[str],
+    engine: Engine,
+    predictions: Sequence[Prediction],
+    seconds: float,
+    source: str,
+) -> list[Analysis]:
+    """Return validated, unsaved analyses of texts from one engine call, counted in the metrics.
+
+    A caller that scored more in that call than it keeps (Perspective's sentences) passes only
+    the texts it keeps and their predictions, so only those are judged and counted.
+    """
     threshold = settings.TOXMON_THRESHOLD
     analyses = []
     for text, prediction in zip(texts, predictions, strict=True):

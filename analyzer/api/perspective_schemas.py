@@ -133,10 +133,10 @@ def requested_attributes_checked(
     return attributes
 
 
+# Emptiness is refused by the validators, in Perspective's words; the document says it too.
 ATTRIBUTE_NAMES = {
-    "description": "Perspective's attribute names; the served model answers some of them "
-    "(docs/perspective.md).",
     "propertyNames": {"enum": list(KNOWN_ATTRIBUTES)},
+    "minProperties": 1,
 }
 
 
@@ -160,7 +160,11 @@ class AnalyzeCommentRequest(Schema):
     requestedAttributes: Annotated[
         dict[str, AttributeParameters],
         AfterValidator(requested_attributes_checked),
-        Field(min_length=1, json_schema_extra=ATTRIBUTE_NAMES),
+        Field(
+            description="Perspective's attribute names, each with its parameters; the served "
+            "model answers some of them (docs/perspective.md).",
+            json_schema_extra=ATTRIBUTE_NAMES,
+        ),
     ]
     spanAnnotations: StrictBool | None = Field(
         None, description="true: also score each sentence (offsets in UTF-16 code units)."
@@ -265,7 +269,6 @@ class SuggestCommentScoreRequest(Schema):
         dict[str, AttributeScoresIn],
         AfterValidator(suggested_checked),
         Field(
-            min_length=1,
             description="The score each attribute should have had.",
             json_schema_extra=ATTRIBUTE_NAMES,
         ),

@@ -240,6 +240,15 @@ def test_do_not_store_stores_nothing(client, fake_engine, key):
     assert Analysis.objects.count() == 0 and Feedback.objects.count() == 0
 
 
+def test_a_one_sentence_comment_is_scored_once_for_its_summary_and_its_span(
+    client, fake_engine, key
+):
+    body = post(client, analyze_body(spanAnnotations=True), key=key).json()
+    [span] = body["attributeScores"]["TOXICITY"]["spanScores"]
+    assert (span["begin"], span["end"]) == (0, len(HOSTILE))
+    assert fake_engine.calls == [[HOSTILE]]
+
+
 def test_spans_are_not_stored_as_analyses(client, fake_engine, key):
     post(client, analyze_body("Hello there. " + HOSTILE, spanAnnotations=True), key=key)
     assert Analysis.objects.count() == 1
@@ -443,10 +452,14 @@ def test_other_paths_and_methods_under_v1alpha1_get_googles_json(client):
         assert_error(client.get(path), 404, "NOT_FOUND")
         assert_error(client.post(path, "{}", content_type="application/json"), 404, "NOT_FOUND")
     for url in (ANALYZE, SUGGEST):
-        for method in ("get", "put", "patch", "delete"):
+        for method in ("get", "put", "patch", "delete", "options"):
             response = getattr(client, method)(url)
             assert_error(response, 405, "UNIMPLEMENTED")
             assert response["Allow"] == "POST"
+        # A HEAD answer has no body, but says what it would have been.
+        response = client.head(url)
+        assert (response.status_code, response["Allow"]) == (405, "POST")
+        assert response["Content-Type"] == "application/json"
 
 
 def test_a_failing_model_is_unavailable_and_nothing_is_stored(client, fake_engine, key):

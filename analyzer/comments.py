@@ -16,7 +16,7 @@ from analyzer.engines.base import Engine, ModelUnavailable
 from analyzer.languages import MODEL_LANGUAGES, language_detect, language_supported
 from analyzer.models import Analysis, Feedback, Source
 from analyzer.perspective_attributes import attribute_labels
-from analyzer.sentences import sentences_split
+from analyzer.sentences import Sentence, sentences_split
 from analyzer.utf16 import utf16_length, utf16_offsets
 
 # Perspective's limit, counted in UTF-8 bytes, not characters.
@@ -122,6 +122,55 @@ def attributes_answered(*, engine: Engine, attributes: Sequence[str]) -> dict[st
     return {attribute: served[attribute] for attribute in attributes}
 
 
+def language_refusal(*, attribute: str, languages: Sequence[str]) -> CommentRefused:
+    """Return Perspective's refusal of request languages, which names one attribute."""
+    return CommentRefused(
+        f"Attribute {attribute} does not support request languages: {', '.join(languages)}",
+        error_type="LANGUAGE_NOT_SUPPORTED_BY_ATTRIBUTE",
+        detail={"languageNotSupportedByAttributeError": {"attribute": attribute}},
+    )
+
+
+def language_detected(*, text: str, readable: Sequence[str]) -> tuple[str, str]:
+    """Return the language text is scored as, and the language detected in it."""
+    detected = language_detect(text=text)
+    # The model scores every comment; an unsure detection, or a language the model does not
+    # read, is scored as the model's own language and only reported as detected.
+    if detected.reliable and language_supported(language=detected.code, supported=readable):
+        return detected.code, detected.code
+    return readable[0], detected.code
+
+
+def attribute_scores_build(
+    *,
+    text: str,
+    thresholds: Mapping[str, float | None],
+    labels: Mapping[str, str],
+    sentences: Sequence[Sentence],
+    scores_of: Mapping[str, Mapping[str, float]],
+) -> dict[str, AttributeScore]:
+    """Return each attribute's summary and sentence scores, leaving out those under threshold."""
+    offsets = utf16_offsets(
+        text=text,
+        offsets=[bound for sentence in sentences for bound in (sentence.start, sentence.end)],
+    )
+    attribute_scores = {}
+    for attribute, threshold in thresholds.items():
+        label = labels[attribute]
+        summary = scores_of[text][label]
+        # "Below" is strict: a score equal to the threshold is returned.
+        if threshold is not None and summary < threshold:
+            continue
+        span_scores = []
+        for index, sentence in enumerate(sentences):
+            score = scores_of[sentence.text][label]
+            if threshold is None or score >= threshold:
+                begin, end = offsets[2 * index], offsets[2 * index + 1]
+                span_scores.append(SpanScore(begin=begin, end=end, score=score))
+        attribute_scores[attribute] = AttributeScore(summary=summary, spans=span_scores)
+    return attribute_scores
+
+
 def comment_analyze(
     *,
     text: str,
@@ -143,39 +192,23 @@ def comment_analyze(
     labels = attributes_answered(engine=engine, attributes=list(thresholds))
     readable = model_languages(model=engine.model)
     detected_languages: list[str] = []
-    if languages:
-        if not any(language_readable(language=tag, supported=readable) for tag in languages):
-            if drop_unsupported:
-                # Every attribute is one model, so none supports the languages: all are dropped.
-                return CommentScores(
-                    attribute_scores={},
-                    languages=list(languages),
-                    detected_languages=[],
-                    analysis=None,
-                )
-            first = next(iter(thresholds))
-            raise CommentRefused(
-                f"Attribute {first} does not support request languages: {', '.join(languages)}",
-                error_type="LANGUAGE_NOT_SUPPORTED_BY_ATTRIBUTE",
-                detail={"languageNotSupportedByAttributeError": {"attribute": first}},
-            )
-        scored_as = list(languages)
-    else:
-        detected = language_detect(text=text)
-        detected_languages = [detected.code]
-        # The model reads every comment; `languages` says which language it read it as.
-        reads_detected = detected.reliable and language_supported(
-            language=detected.code, supported=readable
+    if not languages:
+        scored_as, detected = language_detected(text=text, readable=readable)
+        languages_out, detected_languages = [scored_as], [detected]
+    elif any(language_readable(language=tag, supported=readable) for tag in languages):
+        languages_out = list(languages)
+    elif drop_unsupported:
+        # Every attribute is the same model, so none supports the languages: all are dropped.
+        return CommentScores(
+            attribute_scores={}, languages=list(languages), detected_languages=[], analysis=None
         )
-        scored_as = [detected.code] if reads_detected else [readable[0]]
+    else:
+        raise language_refusal(attribute=next(iter(thresholds)), languages=languages)
 
     sentences = sentences_split(text=text) if spans else []
     # The text and its distinct sentences, in one call; a one-sentence comment is scored once.
     texts = list(dict.fromkeys([text, *(sentence.text for sentence in sentences)]))
     engine, predictions, seconds = services.texts_predict(texts=texts)
-    scores_of = {
-        scored: prediction.scores for scored, prediction in zip(texts, predictions, strict=True)
-    }
     [analysis] = services.analyses_from_predictions(
         texts=[text],
         engine=engine,
@@ -183,26 +216,15 @@ def comment_analyze(
         seconds=seconds,
         source=Source.PERSPECTIVE,
     )
-    offsets = utf16_offsets(
+    attribute_scores = attribute_scores_build(
         text=text,
-        offsets=[bound for sentence in sentences for bound in (sentence.start, sentence.end)],
+        thresholds=thresholds,
+        labels=labels,
+        sentences=sentences,
+        scores_of={
+            scored: prediction.scores for scored, prediction in zip(texts, predictions, strict=True)
+        },
     )
-
-    attribute_scores = {}
-    for attribute, threshold in thresholds.items():
-        label = labels[attribute]
-        summary = scores_of[text][label]
-        # "Below" is strict: a score equal to the threshold is returned.
-        if threshold is not None and summary < threshold:
-            continue
-        span_scores = []
-        for index, sentence in enumerate(sentences):
-            score = scores_of[sentence.text][label]
-            if threshold is None or score >= threshold:
-                begin, end = offsets[2 * index], offsets[2 * index + 1]
-                span_scores.append(SpanScore(begin=begin, end=end, score=score))
-        attribute_scores[attribute] = AttributeScore(summary=summary, spans=span_scores)
-
     if store:
         analysis.session_id = session_id
         analysis.community_id = community_id
@@ -211,7 +233,7 @@ def comment_analyze(
         services.analyses_save(analyses=[analysis])
     return CommentScores(
         attribute_scores=attribute_scores,
-        languages=scored_as,
+        languages=languages_out,
         detected_languages=detected_languages,
         analysis=analysis if store else None,
     )

@@ -40,7 +40,7 @@ class AnalysisAdmin(admin.ModelAdmin):
         "created_at",
     ]
     list_filter = ["verdict", "top_label", "model_name", "engine", "source", "created_at"]
-    search_fields = ["text"]
+    search_fields = ["text", "community_id", "session_id", "client_token"]
     date_hierarchy = "created_at"
     actions = ["export_csv"]
     fields = (

@@ -2,6 +2,7 @@
 (perspective-api-client@3.1.0 from npm) and against schemathesis with the routes' document."""
 
 import json
+import os
 import sqlite3
 import subprocess
 from pathlib import Path
@@ -38,7 +39,7 @@ def npm_client_run(live_app):
         capture_output=True,
         text=True,
         timeout=120,
-        env={"PATH": "/usr/bin:/bin", "PERSPECTIVE_TEXT": TEXT},
+        env={**os.environ, "PERSPECTIVE_TEXT": TEXT},
     )
     assert result.returncode == 0, result.stderr
     return json.loads(result.stdout)

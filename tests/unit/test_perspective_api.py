@@ -232,6 +232,18 @@ def test_an_analysis_is_stored_with_its_source_and_perspective_ids(client, fake_
     assert analysis.scores == fake_engine.scores(HOSTILE), "every label, not only those asked"
 
 
+def test_staff_find_perspective_analyses_by_source_and_community(
+    admin_client, client, fake_engine, key
+):
+    post(client, analyze_body(communityId="forum-7"), key=key)
+    post(client, analyze_body("Have a lovely day.", communityId="forum-8"), key=key)
+    changelist = reverse("admin:analyzer_analysis_changelist")
+    html = admin_client.get(
+        changelist, {"source__exact": "perspective", "q": "forum-7"}
+    ).content.decode()
+    assert HOSTILE in html and "Have a lovely day." not in html
+
+
 def test_do_not_store_stores_nothing(client, fake_engine, key):
     body = analyze_body(doNotStore=True, spanAnnotations=True, sessionId="s", clientToken="t")
     response = post(client, body, key=key)

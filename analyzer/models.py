@@ -24,6 +24,7 @@ class Source(models.TextChoices):
     FORM = "form", _("Form")
     API = "api", _("API")
     BATCH = "batch", _("Batch")
+    PERSPECTIVE = "perspective", _("Perspective API")
 
 
 class BatchStatus(models.TextChoices):
@@ -168,6 +169,19 @@ class Analysis(models.Model):
     batch_line = models.PositiveIntegerField(
         null=True, blank=True, help_text=_("Line of the batch file the text came from.")
     )
+    # What a Perspective client said about the comment (comments:analyze); empty otherwise.
+    session_id = models.CharField(
+        max_length=255, blank=True, help_text=_("Perspective's sessionId: related calls.")
+    )
+    community_id = models.CharField(
+        max_length=255,
+        blank=True,
+        db_index=True,
+        help_text=_("Perspective's communityId: the forum or site the comment belongs to."),
+    )
+    client_token = models.CharField(
+        max_length=255, blank=True, help_text=_("Perspective's clientToken: the client's own id.")
+    )
     created_at = models.DateTimeField(default=timezone.now, db_index=True)
 
     objects = AnalysisQuerySet.as_manager()
@@ -196,3 +210,38 @@ class Analysis(models.Model):
             LabelScore(label=label, score=score, flagged=score >= self.threshold)
             for label, score in self.scores.items()
         ]
+
+
+class Feedback(models.Model):
+    """The scores a person thinks a text should have had, sent to comments:suggestscore."""
+
+    analysis = models.ForeignKey(Analysis, on_delete=models.CASCADE, related_name="feedback")
+    scores = models.JSONField(
+        help_text=_('Suggested score of each attribute, from 0 to 1, e.g. {"TOXICITY": 0.0}.')
+    )
+    span_scores = models.JSONField(
+        default=dict,
+        blank=True,
+        help_text=_(
+            "Suggested scores of parts of the text, per attribute: [{begin, end, score}] "
+            "in UTF-16 code units, as Perspective counts them."
+        ),
+    )
+    client_token = models.CharField(
+        max_length=255, blank=True, help_text=_("Perspective's clientToken: the client's own id.")
+    )
+    community_id = models.CharField(
+        max_length=255,
+        blank=True,
+        db_index=True,
+        help_text=_("Perspective's communityId: the forum or site the comment belongs to."),
+    )
+    created_at = models.DateTimeField(default=timezone.now, db_index=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        verbose_name_plural = "feedback"
+
+    def __str__(self) -> str:
+        suggested = ", ".join(f"{name} {score:.0%}" for name, score in self.scores.items())
+        return f"{suggested or 'span scores'} for analysis {self.analysis_id}"

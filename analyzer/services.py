@@ -71,9 +71,36 @@ def analyses_build(*, texts: Sequence[str], source: str = Source.FORM) -> list[A
     """
     forms = [normalized(text=text) for text in texts]
     engine, predictions, seconds = _predict(texts=[form.text for form in forms])
+    return analyses_from_predictions(
+        texts=texts,
+        engine=engine,
+        predictions=predictions,
+        seconds=seconds,
+        source=source,
+        changed=[form.changed for form in forms],
+    )
+
+
+def analyses_from_predictions(
+    *,
+    texts: Sequence[str],
+    engine: Engine,
+    predictions: Sequence[Prediction],
+    seconds: float,
+    source: str,
+    changed: Sequence[bool] | None = None,
+) -> list[Analysis]:
+    """Return validated, unsaved analyses of texts from one engine call, counted in the metrics.
+
+    A caller that scored more in that call than it keeps (Perspective's sentences) passes only
+    the texts it keeps and their predictions, so only those are judged and counted. `changed`
+    says whether normalization changed each text, when the caller already knows.
+    """
+    if changed is None:
+        changed = [normalized(text=text).changed for text in texts]
     threshold = settings.TOXMON_THRESHOLD
     analyses = []
-    for text, form, prediction in zip(texts, forms, predictions, strict=True):
+    for text, was_changed, prediction in zip(texts, changed, predictions, strict=True):
         judgement = judgement_from_scores(prediction.scores, threshold=threshold)
         analysis = Analysis(
             text=text,
@@ -86,7 +113,7 @@ def analyses_build(*, texts: Sequence[str], source: str = Source.FORM) -> list[A
             model_name=engine.model,
             latency_ms=round(seconds * 1000, 2),
             windows=prediction.windows,
-            normalized=form.changed,
+            normalized=was_changed,
             source=source,
         )
         analysis.full_clean()

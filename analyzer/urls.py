@@ -1,7 +1,7 @@
 from django.urls import path, re_path
 
 from analyzer import views
-from analyzer.api import v1_errors
+from analyzer.api import perspective_errors, v1_errors
 
 app_name = "analyzer"
 
@@ -15,4 +15,10 @@ urlpatterns = [
     # /api/v1/ itself is served by django-ninja (toxmon/urls.py); anything else under /api/ is
     # a JSON 404, never an HTML page.
     re_path(r"^api/(?P<path>.*)$", v1_errors.not_found, name="api_not_found"),
+    # Likewise under /v1alpha1/, in Google's error format.
+    re_path(
+        r"^v1alpha1(?:/(?P<path>.*))?$",
+        perspective_errors.not_found,
+        name="perspective_not_found",
+    ),
 ]

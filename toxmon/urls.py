@@ -4,6 +4,7 @@ from django.urls import include, path
 from django.utils.functional import lazy
 from django.views.generic.base import RedirectView
 
+from analyzer.api import perspective, perspective_errors
 from analyzer.api import v1 as api_v1
 from analyzer.metrics_view import metrics_export
 
@@ -18,5 +19,9 @@ urlpatterns = [
     path("favicon.ico", RedirectView.as_view(url=favicon_url, permanent=True)),
     # The JSON API (docs/api.md), its operations named api_v1:<name>.
     path("api/v1/", api_v1.api.urls),
+    # Perspective API's routes (docs/perspective.md), named perspective:<name>. ninja's own view
+    # at the root answers an HTML 404; Perspective clients get Google's JSON instead.
+    path("v1alpha1/", perspective_errors.not_found),
+    path("v1alpha1/", perspective.api.urls),
     path("", include("analyzer.urls")),
 ]

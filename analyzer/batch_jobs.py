@@ -11,6 +11,7 @@ import uuid
 from datetime import timedelta
 
 from django.conf import settings
+from django.contrib.auth.models import User
 from django.core.files.uploadedfile import UploadedFile
 from django.db import IntegrityError, transaction
 from django.db.models import F
@@ -26,8 +27,44 @@ logger = logging.getLogger(__name__)
 CHUNK_SIZE = 32
 
 
-def batch_create(*, upload: UploadedFile, column: str = "") -> Batch:
-    """Store a batch of the uploaded texts, queued for a worker; refuse a bad file."""
+class TooManyBatches(Exception):
+    """The uploader, or everyone together, has as many unfinished batches as allowed."""
+
+    def __init__(self, message: str, *, everyone: bool) -> None:
+        super().__init__(message)
+        self.message = message
+        self.everyone = everyone
+        # Batches take minutes; a client refused for everyone's queue should not retry sooner.
+        self.retry_after = 60 if everyone else None
+
+
+def batch_slots_check(*, owner: User | None) -> None:
+    """Raise TooManyBatches when the owner, or the service, has no room for another batch."""
+    unfinished = Batch.objects.unfinished()
+    limit = settings.TOXMON_BATCH_MAX_UNFINISHED_PER_USER
+    if owner is not None and unfinished.filter(owner=owner).count() >= limit:
+        raise TooManyBatches(
+            f"You have {limit} batches queued or running, as many as one person may; "
+            "upload this file when one of them has finished.",
+            everyone=False,
+        )
+    if unfinished.count() >= settings.TOXMON_BATCH_MAX_UNFINISHED:
+        raise TooManyBatches(
+            "The service has as many batches waiting as it takes; "
+            "upload this file again in a few minutes.",
+            everyone=True,
+        )
+
+
+def batch_create(*, upload: UploadedFile, column: str = "", owner: User | None = None) -> Batch:
+    """Store a batch of the uploaded texts, queued for a worker; refuse a bad file.
+
+    Raises TooManyBatches when the owner (TOXMON_BATCH_MAX_UNFINISHED_PER_USER) or everyone
+    together (TOXMON_BATCH_MAX_UNFINISHED) already has that many batches unfinished.
+    """
+    # Checked before the file is read, so a refused upload costs no parsing, and again when
+    # the batch is stored, in the same transaction.
+    batch_slots_check(owner=owner)
     items = items_from_upload(upload=upload, column=column)
     name = upload.name or ""
     batch = Batch(
@@ -35,9 +72,12 @@ def batch_create(*, upload: UploadedFile, column: str = "") -> Batch:
         column=column if name.lower().endswith(".csv") else "",
         items=items,
         total=len(items),
+        owner=owner,
     )
     batch.full_clean()
-    batch.save()
+    with transaction.atomic():
+        batch_slots_check(owner=owner)
+        batch.save()
     return batch
 
 
@@ -78,11 +118,21 @@ def batch_run(*, batch_id: uuid.UUID) -> None:
             ):
                 logger.warning("Batch %s was taken over by another run; stopping", batch.pk)
                 return
-    except services.PredictionFailed as error:
-        batch_fail(batch_id=batch.pk, reason=f"The model failed: {error}")
+    except services.PredictionFailed:
+        # The batch page is public: the cause is in the log, where texts_predict wrote it.
+        batch_fail(
+            batch_id=batch.pk,
+            reason="The model failed while analyzing this batch; the texts analyzed before "
+            "are kept. The server log says why.",
+        )
         return
-    except Exception as error:
-        batch_fail(batch_id=batch.pk, reason=f"Unexpected error: {type(error).__name__}: {error}")
+    except Exception:
+        logger.exception("Batch %s stopped on an unexpected error", batch.pk)
+        batch_fail(
+            batch_id=batch.pk,
+            reason="An unexpected error stopped this batch; the texts analyzed before are kept. "
+            "The server log and the task in admin say why.",
+        )
         raise
     Batch.objects.filter(pk=batch.pk, attempts=attempt).update(
         status=BatchStatus.DONE, items=[], finished_at=timezone.now(), heartbeat_at=timezone.now()

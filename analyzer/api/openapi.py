@@ -87,17 +87,21 @@ def openapi_document() -> dict[str, object]:
                         ),
                         "405": problem_response("Only POST is allowed."),
                         "413": problem_response(
-                            f"The body is over {settings.DATA_UPLOAD_MAX_MEMORY_SIZE} bytes."
+                            f"The body is over {settings.TOXMON_API_MAX_BYTES} bytes "
+                            "(`body-too-large`), or the texts are more model work than one "
+                            "request may bring (`too-much-work`)."
                         ),
                         "415": problem_response("The body is not application/json."),
                         "422": problem_response(
                             "Fields are missing or invalid; `errors` names each one."
                         ),
                         "429": problem_response(
-                            "The token is over its rate limit.", headers=RETRY_AFTER
+                            "The token is over its limit of texts.", headers=RETRY_AFTER
                         ),
                         "503": problem_response(
-                            "The model is unavailable; nothing was stored.", headers=RETRY_AFTER
+                            "The model is unavailable (`model-unavailable`) or the server has "
+                            "as much work queued as it takes (`busy`); nothing was stored.",
+                            headers=RETRY_AFTER,
                         ),
                     },
                 }

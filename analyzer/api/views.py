@@ -10,13 +10,13 @@ from django.core.exceptions import RequestDataTooBig, ValidationError
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.views.decorators.csrf import csrf_exempt
 
-from analyzer import explain, services
+from analyzer import explain, services, workload
 from analyzer.api import openapi
 from analyzer.api.problems import problem
 from analyzer.api.requests import AnalyzeRequest, analyze_request_clean
 from analyzer.engines import loader
-from analyzer.models import Analysis, Source
-from analyzer.tokens import token_authenticate, token_request_count
+from analyzer.models import Analysis, ApiToken, Source
+from analyzer.tokens import token_authenticate, token_work_count
 
 logger = logging.getLogger(__name__)
 
@@ -32,7 +32,10 @@ class Problem(Exception):
 
 
 def api_view(*, methods: list[str], authenticated: bool = True) -> Callable[[ApiView], ApiView]:
-    """Check method, token and rate limit; turn every failure into a problem response."""
+    """Check method and token; turn every failure into a problem response.
+
+    An authenticated view gets the request's token as `token`.
+    """
 
     def decorator(view: ApiView) -> ApiView:
         @csrf_exempt  # Bearer tokens, not cookies: there is no session to forge requests with.
@@ -42,7 +45,7 @@ def api_view(*, methods: list[str], authenticated: bool = True) -> Callable[[Api
                 if request.method not in methods:
                     raise Problem(method_not_allowed(methods))
                 if authenticated:
-                    authenticate(request)
+                    kwargs["token"] = authenticate(request)
                 return view(request, *args, **kwargs)
             except Problem as stop:
                 return stop.response
@@ -68,8 +71,8 @@ def method_not_allowed(methods: list[str]) -> HttpResponse:
     )
 
 
-def authenticate(request: HttpRequest) -> None:
-    """Raise a 401 without an active token, a 429 when the token is over its limit."""
+def authenticate(request: HttpRequest) -> ApiToken:
+    """Return the request's active token, or raise a 401."""
     token = token_authenticate(authorization=request.headers.get("Authorization", ""))
     if token is None:
         raise Problem(
@@ -80,17 +83,41 @@ def authenticate(request: HttpRequest) -> None:
                 headers={"WWW-Authenticate": 'Bearer realm="toxmon"'},
             )
         )
-    retry_after = token_request_count(token=token)
+    return token
+
+
+def texts_count(*, token: ApiToken, texts: int) -> None:
+    """Raise a 429 when these texts take the token over its limit of texts."""
+    retry_after = token_work_count(token=token, texts=texts)
     if retry_after is not None:
         raise Problem(
             problem(
                 status=429,
                 kind="rate-limited",
-                detail=f"This token is over its limit of {settings.TOXMON_API_RATE_LIMIT}; "
-                f"retry in {retry_after} s.",
+                detail=f"This token is over its limit of {settings.TOXMON_API_RATE_LIMIT} "
+                f"texts; retry in {retry_after} s.",
                 headers={"Retry-After": str(retry_after)},
             )
         )
+
+
+def work_refused(error: workload.WorkerBusy | workload.TooMuchWork) -> HttpResponse:
+    """Return the problem of a request that brings more model work than the worker takes."""
+    if isinstance(error, workload.TooMuchWork):
+        return problem(
+            status=413,
+            kind="too-much-work",
+            detail=f"These texts are about {error.windows:.0f} model windows of work; one "
+            f"request may bring {error.limit}. Send fewer or shorter texts, or fewer with "
+            "explain.",
+        )
+    return problem(
+        status=503,
+        kind="busy",
+        detail="This server has as much work queued as it takes; nothing was stored. "
+        f"Retry in {error.retry_after} s.",
+        headers={"Retry-After": str(error.retry_after)},
+    )
 
 
 def reject_constant(name: str) -> None:
@@ -108,7 +135,7 @@ def json_body(request: HttpRequest) -> object:
                 detail=f"Send the body as application/json, not {media_type or 'nothing'}.",
             )
         )
-    limit = settings.DATA_UPLOAD_MAX_MEMORY_SIZE
+    limit = settings.TOXMON_API_MAX_BYTES
     try:
         body = request.body
     except RequestDataTooBig:
@@ -161,11 +188,21 @@ def result_json(analysis: Analysis, spans: list[explain.Span] | None) -> dict[st
 
 
 @api_view(methods=["POST"])
-def analyze(request: HttpRequest) -> HttpResponse:
+def analyze(request: HttpRequest, *, token: ApiToken) -> HttpResponse:
     payload = analyze_request(json_body(request))
+    texts_count(token=token, texts=len(payload.texts))
+    max_spans = settings.TOXMON_EXPLAIN_MAX_SPANS if payload.explain else 0
+    work = workload.work_estimate(texts=payload.texts, explain_spans=max_spans)
     try:
-        analyses = services.analyses_build(texts=payload.texts, source=Source.API)
-        spans = explain.explanations_build(analyses=analyses) if payload.explain else None
+        with workload.work_admitted(windows=work):
+            analyses = services.analyses_build(texts=payload.texts, source=Source.API)
+            spans = (
+                explain.explanations_build(analyses=analyses, max_spans=max_spans)
+                if payload.explain
+                else None
+            )
+    except (workload.WorkerBusy, workload.TooMuchWork) as error:
+        return work_refused(error)
     except services.PredictionFailed:
         return problem(
             status=503,

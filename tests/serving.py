@@ -121,7 +121,8 @@ def served_app(
         GUNICORN_WORKERS=str(workers),
         GUNICORN_THREADS=str(threads),
     )
-    for command in (["migrate", "--noinput"], ["collectstatic", "--noinput"]):
+    # As `make run` and the containers do: the rate limits count in the cache table.
+    for command in (["migrate", "--noinput"], ["createcachetable"], ["collectstatic", "--noinput"]):
         subprocess.run(
             [sys.executable, "manage.py", *command, "--verbosity", "0"],
             cwd=ROOT,
@@ -171,7 +172,8 @@ def db_worker(app: LiveApp, *, log: Path | None = None) -> Iterator[subprocess.P
                 "--no-startup-delay",
             ],
             cwd=ROOT,
-            env=app.env,
+            # As `make serve` and docker-compose start it: one model thread, the cores to the web.
+            env={"TOXMON_INTRA_OP_THREADS": "1", **app.env},
             stdout=output,
             stderr=subprocess.STDOUT,
             start_new_session=True,

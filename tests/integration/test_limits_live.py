@@ -11,6 +11,7 @@ import re
 import socket
 import time
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
@@ -170,6 +171,18 @@ def test_the_form_answers_429_after_its_limit_keeping_the_text_and_other_clients
     assert "Too many analyses from your address" in refused.text
     assert "Please keep this text of mine</textarea>" in refused.text
     assert form_post(session_for("198.51.100.8"), app.url, "hello").status_code == 200
+
+
+def test_concurrent_posts_of_one_client_are_all_counted(app):
+    client_ip = "198.51.100.50"
+    with ThreadPoolExecutor(max_workers=6) as pool:
+        statuses = list(
+            pool.map(
+                lambda n: form_post(session_for(client_ip), app.url, f"burst {n}").status_code,
+                range(3 * FORM_LIMIT),
+            )
+        )
+    assert sorted(statuses) == [200] * FORM_LIMIT + [429] * (2 * FORM_LIMIT), statuses
 
 
 def test_anonymous_batch_upload_is_redirected_to_login(app):

@@ -1,6 +1,7 @@
 """Settings for toxmon, read from the environment (see the settings table in README.md)."""
 
 import os
+import re
 import secrets
 from datetime import timedelta
 from pathlib import Path
@@ -23,6 +24,16 @@ def env_bool(name: str, default: bool = False) -> bool:
 
 def env_list(name: str, default: str) -> list[str]:
     return [item.strip() for item in os.environ.get(name, default).split(",") if item.strip()]
+
+
+def env_rate(name: str, default: str) -> str:
+    """Return a rate like "30/minute" from the environment; stop start-up on a malformed one."""
+    value = os.environ.get(name, default).strip()
+    if not re.fullmatch(r"[1-9]\d*/(second|minute|hour|day)", value):
+        raise ImproperlyConfigured(
+            f'{name} must look like "30/minute": a count per second, minute, hour or day.'
+        )
+    return value
 
 
 DEBUG = env_bool("DJANGO_DEBUG")
@@ -272,8 +283,8 @@ DATA_UPLOAD_MAX_MEMORY_SIZE = max(
 # with none, a client is its own address (REMOTE_ADDR) whatever headers it sends.
 TOXMON_TRUSTED_PROXIES = env_list("TOXMON_TRUSTED_PROXIES", "")
 # Posts per client address: "<count>/<second|minute|hour|day>", shared by all workers (CACHES).
-TOXMON_FORM_RATE_LIMIT = os.environ.get("TOXMON_FORM_RATE_LIMIT", "30/minute")
-TOXMON_BATCH_RATE_LIMIT = os.environ.get("TOXMON_BATCH_RATE_LIMIT", "10/hour")
+TOXMON_FORM_RATE_LIMIT = env_rate("TOXMON_FORM_RATE_LIMIT", "30/minute")
+TOXMON_BATCH_RATE_LIMIT = env_rate("TOXMON_BATCH_RATE_LIMIT", "10/hour")
 RATELIMIT_USE_CACHE = "default"
 # Model work (in 512-token windows, estimated from the text) one web worker takes on at once,
 # over all its threads; a request that would go over answers 503 with Retry-After.

@@ -25,6 +25,22 @@ USERNAME = "moderator"
 PASSWORD = "live-test-only-password-7c1e"
 METRICS_TOKEN = "live-test-metrics-token-5d2a"
 
+# Eight threads, each on its own database connection, add 25 each to one counter of the cache.
+CONCURRENT_INCREMENTS = """
+import threading
+from django.core.cache import cache
+from django.db import connection
+cache.set("burst", 0, 60)
+def add():
+    for _ in range(25):
+        cache.incr("burst")
+    connection.close()
+threads = [threading.Thread(target=add) for _ in range(8)]
+[thread.start() for thread in threads]
+[thread.join() for thread in threads]
+print(cache.get("burst"))
+"""
+
 
 @pytest.fixture(scope="module")
 def app(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveApp]:
@@ -183,6 +199,10 @@ def test_concurrent_posts_of_one_client_are_all_counted(app):
             )
         )
     assert sorted(statuses) == [200] * FORM_LIMIT + [429] * (2 * FORM_LIMIT), statuses
+
+
+def test_the_database_cache_loses_no_concurrent_increment_on_sqlite(app):
+    assert app.manage("shell", "-c", CONCURRENT_INCREMENTS).stdout.split()[-1] == "200"
 
 
 def test_anonymous_batch_upload_is_redirected_to_login(app):

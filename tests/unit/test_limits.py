@@ -295,6 +295,7 @@ def test_repeated_failed_logins_lock_the_account_out_from_that_address(client, m
     locked = client.post(url, {"username": "member", "password": "wrong"})
     assert locked.status_code == 429
     assert "Too many failed logins" in locked.content.decode()
+    assert "Try again later (in 15 min 0 s)" in locked.content.decode()
     right = client.post(url, {"username": "member", "password": "member-password-1"})
     assert right.status_code == 429, "locked out even with the right password"
     other_address = client.post(

@@ -172,8 +172,7 @@ def db_worker(app: LiveApp, *, log: Path | None = None) -> Iterator[subprocess.P
                 "--no-startup-delay",
             ],
             cwd=ROOT,
-            # As `make serve` and docker-compose start it: one model thread, the cores to the web.
-            env={"TOXMON_INTRA_OP_THREADS": "1", **app.env},
+            env=app.env,
             stdout=output,
             stderr=subprocess.STDOUT,
             start_new_session=True,

@@ -53,21 +53,27 @@ $(SECRET_KEY_FILE):
 
 run: install $(SECRET_KEY_FILE)
 	$(WITH_SECRET) $(MANAGE) migrate --noinput
+	$(WITH_SECRET) $(MANAGE) createcachetable
 	$(WITH_SECRET) $(MANAGE) collectstatic --noinput --verbosity 0
 	$(WITH_SECRET) $(MANAGE) fetch_model || \
 		echo "toxmon: the model could not be fetched; the app will serve the offline fallback engine."
 	$(MAKE) serve
 
 # The task worker runs batch analyses beside the web server; Ctrl-C (or the server exiting)
-# stops it too.
+# stops it too. Its model calls use TOXMON_WORKER_INTRA_OP_THREADS (1) threads, so a batch
+# leaves the other cores to the web workers. It also runs the daily purge of
+# TOXMON_RETENTION_DAYS, queued here.
 serve:
-	$(WITH_SECRET) $(MANAGE) db_worker --no-reload & worker=$$!; \
+	$(WITH_SECRET) $(MANAGE) retention_schedule
+	$(WITH_SECRET) TOXMON_INTRA_OP_THREADS="$${TOXMON_WORKER_INTRA_OP_THREADS:-1}" \
+		$(MANAGE) db_worker --no-reload & worker=$$!; \
 	trap 'kill $$worker 2>/dev/null' EXIT INT TERM; \
 	$(WITH_SECRET) $(BIN)/gunicorn -c gunicorn.conf.py toxmon.wsgi
 
 # The first admin account: asks for a name and a password.
 superuser: install $(SECRET_KEY_FILE)
 	$(WITH_SECRET) $(MANAGE) migrate --noinput --verbosity 0
+	$(WITH_SECRET) $(MANAGE) createcachetable
 	$(WITH_SECRET) $(MANAGE) createsuperuser
 
 # A toxic-bert-shaped model with random weights, for trying the six-label table offline:
@@ -124,6 +130,8 @@ test-stress: install
 
 # A soak outside CI against a running app (`make run`): USERS each post RPM_PER_USER requests a
 # minute for DURATION, e.g. `make stress USERS=50 DURATION=10m`. Prints the stress report.
+# Every user posts from 127.0.0.1, so start the app with the per-client limit raised:
+# `TOXMON_FORM_RATE_LIMIT=100000/minute make run`.
 USERS ?= 10
 DURATION ?= 5m
 RPM_PER_USER ?= 10

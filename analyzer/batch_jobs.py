@@ -14,6 +14,7 @@ from collections.abc import Callable, Iterable, Iterator
 from datetime import datetime, timedelta
 
 from django.conf import settings
+from django.contrib.auth.models import User
 from django.core.files.uploadedfile import UploadedFile
 from django.db import IntegrityError, transaction
 from django.db.models import F
@@ -33,8 +34,44 @@ CHUNK_SIZE = 32
 CHUNK_MAX_CHARS = 16_000
 
 
-def batch_build(*, upload: UploadedFile, column: str = "") -> Batch:
-    """Return an unsaved, validated batch of the uploaded texts; refuse a bad file."""
+class TooManyBatches(Exception):
+    """The uploader, or everyone together, has as many unfinished batches as allowed."""
+
+    def __init__(self, message: str, *, everyone: bool) -> None:
+        super().__init__(message)
+        self.message = message
+        self.everyone = everyone
+        # Batches take minutes; a client refused for everyone's queue should not retry sooner.
+        self.retry_after = 60 if everyone else None
+
+
+def batch_slots_check(*, owner: User | None) -> None:
+    """Raise TooManyBatches when the owner, or the service, has no room for another batch."""
+    unfinished = Batch.objects.unfinished()
+    limit = settings.TOXMON_BATCH_MAX_UNFINISHED_PER_USER
+    if owner is not None and unfinished.filter(owner=owner).count() >= limit:
+        raise TooManyBatches(
+            f"You have {limit} batches queued or running, as many as one person may; "
+            "upload this file when one of them has finished.",
+            everyone=False,
+        )
+    if unfinished.count() >= settings.TOXMON_BATCH_MAX_UNFINISHED:
+        raise TooManyBatches(
+            "The service has as many batches waiting as it takes; "
+            "upload this file again in a few minutes.",
+            everyone=True,
+        )
+
+
+def batch_build(*, upload: UploadedFile, column: str = "", owner: User | None = None) -> Batch:
+    """Return an unsaved, validated batch of the uploaded texts; refuse a bad file.
+
+    Raises TooManyBatches when the owner (TOXMON_BATCH_MAX_UNFINISHED_PER_USER) or everyone
+    together (TOXMON_BATCH_MAX_UNFINISHED) already has that many batches unfinished. Checked
+    before the file is read, so a refused upload costs no parsing; whoever stores the batch
+    checks again in the transaction that stores it.
+    """
+    batch_slots_check(owner=owner)
     items = items_from_upload(upload=upload, column=column)
     name = upload.name or ""
     batch = Batch(
@@ -42,15 +79,19 @@ def batch_build(*, upload: UploadedFile, column: str = "") -> Batch:
         column=column if name.lower().endswith(".csv") else "",
         items=items,
         total=len(items),
+        owner=owner,
     )
     batch.full_clean()
     return batch
 
 
-def batch_create(*, upload: UploadedFile, column: str = "") -> Batch:
-    """Store a batch of the uploaded texts, queued for a worker; refuse a bad file."""
-    batch = batch_build(upload=upload, column=column)
-    batch.save()
+def batch_create(*, upload: UploadedFile, column: str = "", owner: User | None = None) -> Batch:
+    """Store a batch of the uploaded texts, queued for a worker; refuse a bad file or a full
+    queue (TooManyBatches)."""
+    batch = batch_build(upload=upload, column=column, owner=owner)
+    with transaction.atomic():
+        batch_slots_check(owner=owner)
+        batch.save()
     return batch
 
 
@@ -125,14 +166,24 @@ def batch_run(*, batch_id: uuid.UUID) -> None:
             if not chunk_store(batch=batch, attempt=attempt, chunk=chunk):
                 logger.warning("Batch %s was taken over by another run; stopping", batch.pk)
                 return
-    except services.PredictionFailed as error:
-        batch_fail(batch_id=batch.pk, reason=f"The model failed: {error}")
+    except services.PredictionFailed:
+        # The batch page is public: the cause is in the log, where texts_predict wrote it.
+        batch_fail(
+            batch_id=batch.pk,
+            reason="The model failed while analyzing this batch; the texts analyzed before "
+            "are kept. The server log says why.",
+        )
         return
     except db_retry.DatabaseBusy:
         # Not the batch's fault: the task fails, and the watchdog gives the batch a new one.
         raise
-    except Exception as error:
-        batch_fail(batch_id=batch.pk, reason=f"Unexpected error: {type(error).__name__}: {error}")
+    except Exception:
+        logger.exception("Batch %s stopped on an unexpected error", batch.pk)
+        batch_fail(
+            batch_id=batch.pk,
+            reason="An unexpected error stopped this batch; the texts analyzed before are kept. "
+            "The server log and the task in admin say why.",
+        )
         raise
     db_retry.retrying(
         lambda: Batch.objects.filter(pk=batch.pk, attempts=attempt).update(

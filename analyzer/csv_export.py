@@ -35,8 +35,14 @@ FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
 
 
 def spreadsheet_safe(value: object) -> object:
-    """Return value with a leading apostrophe if a spreadsheet would take it for a formula."""
-    if isinstance(value, str) and value.startswith(FORMULA_PREFIXES):
+    """Return value with a leading apostrophe if a spreadsheet would take it for a formula.
+
+    Spreadsheets skip leading spaces and line breaks before a formula ("  =1+1" runs), so the
+    first character after them counts too.
+    """
+    if isinstance(value, str) and (
+        value.startswith(FORMULA_PREFIXES) or value.lstrip().startswith(FORMULA_PREFIXES)
+    ):
         return "'" + value
     return value
 

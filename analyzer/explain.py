@@ -109,16 +109,20 @@ def occluded(text: str, start: int, end: int) -> str:
     return text[:start] + text[end:]
 
 
-def explanations_build(*, analyses: Sequence[Analysis]) -> list[list[Span]]:
-    """Return the spans of each analysed text, scoring every occlusion in one engine call."""
+def explanations_build(
+    *, analyses: Sequence[Analysis], max_spans: int | None = None
+) -> list[list[Span]]:
+    """Return the spans of each analysed text, scoring every occlusion in one engine call.
+
+    max_spans is the caller's budget (TOXMON_EXPLAIN_MAX_SPANS when not given): the views give
+    anonymous visitors a smaller one.
+    """
+    budget = settings.TOXMON_EXPLAIN_MAX_SPANS if max_spans is None else max_spans
     # Each occluded copy of a long text is read in as many windows as the text itself, so the
-    # span limit is shared out over the windows: an explanation costs at most about
-    # TOXMON_EXPLAIN_MAX_SPANS model windows, however long the text.
+    # span limit is shared out over the windows: an explanation costs at most about `budget`
+    # model windows, however long the text.
     spans_per_text = [
-        grouped_spans(
-            word_spans(a.text), limit=max(1, settings.TOXMON_EXPLAIN_MAX_SPANS // a.windows)
-        )
-        for a in analyses
+        grouped_spans(word_spans(a.text), limit=max(1, budget // a.windows)) for a in analyses
     ]
     variants = [
         occluded(analysis.text, start, end)

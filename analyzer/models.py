@@ -81,6 +81,14 @@ class Batch(models.Model):
         default=0, help_text=_("Times a worker started on the batch (more than one: resumed).")
     )
     task_id = models.CharField(max_length=64, blank=True, help_text=_("The last queued task."))
+    owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
+        related_name="batches",
+        help_text=_("Who uploaded the batch; empty when uploaded anonymously."),
+    )
     created_at = models.DateTimeField(default=timezone.now, db_index=True)
     started_at = models.DateTimeField(null=True, blank=True)
     heartbeat_at = models.DateTimeField(

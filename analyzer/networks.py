@@ -30,3 +30,18 @@ def address_in(address: str, networks: Iterable[Network]) -> bool:
     if isinstance(parsed, ipaddress.IPv6Address) and parsed.ipv4_mapped:
         parsed = parsed.ipv4_mapped
     return any(parsed in network for network in networks)
+
+
+def client_address(*, remote_addr: str, forwarded_for: str, trusted: Iterable[Network]) -> str:
+    """Return the client's address: the peer, or who a trusted proxy says it forwards for.
+
+    X-Forwarded-For is read from the right, the end the proxies nearest to us appended; each hop
+    is believed only while the address before it is a trusted proxy, so a client cannot name
+    itself someone else by writing the header.
+    """
+    trusted = list(trusted)
+    hops = [hop.strip() for hop in forwarded_for.split(",") if hop.strip()]
+    address = remote_addr
+    while hops and address_in(address, trusted):
+        address = hops.pop()
+    return address

@@ -3,18 +3,25 @@
 import functools
 import logging
 import uuid
+from datetime import timedelta
 
+from django.conf import settings
+from django.contrib.auth.models import User
 from django.core.exceptions import SuspiciousOperation
 from django.core.files.uploadedfile import UploadedFile
 from django.db import transaction
 from django.utils import timezone
 from django_tasks import TaskResultStatus, task
 from django_tasks.exceptions import TaskResultDoesNotExist, TaskResultMismatch
+from django_tasks_db.models import DBTaskResult
 
-from analyzer import batch_jobs, db_retry
+from analyzer import batch_jobs, db_retry, retention
 from analyzer.models import Batch
 
 logger = logging.getLogger(__name__)
+
+# How often the retention purge runs.
+RETENTION_INTERVAL = timedelta(days=1)
 
 
 @task()
@@ -29,15 +36,17 @@ def batch_enqueue(*, batch_id: uuid.UUID) -> None:
     batch_jobs.batch_task_record(batch_id=batch_id, task_id=str(result.id))
 
 
-def batch_submit(*, upload: UploadedFile, column: str = "") -> Batch:
+def batch_submit(*, upload: UploadedFile, column: str = "", owner: User | None = None) -> Batch:
     """Store a batch of the uploaded texts and queue its task, both or neither.
 
-    A busy database is tried again for a few seconds, then db_retry.DatabaseBusy is raised.
+    Refuses a bad file (ValidationError) or a full queue (batch_jobs.TooManyBatches). A busy
+    database is tried again for a few seconds, then db_retry.DatabaseBusy is raised.
     """
-    batch = batch_jobs.batch_build(upload=upload, column=column)
+    batch = batch_jobs.batch_build(upload=upload, column=column, owner=owner)
 
     def store() -> None:
         with transaction.atomic():
+            batch_jobs.batch_slots_check(owner=owner)
             batch.save(force_insert=True)
             batch_enqueue(batch_id=batch.pk)
 
@@ -95,3 +104,31 @@ def batch_recover(*, batch: Batch) -> bool:
         now=now,
     )
     return db_retry.retrying(requeue, operation="batch_recover", policy=db_retry.WORKER)
+
+
+@task()
+def analyses_purge_daily() -> None:
+    """Delete the texts older than TOXMON_RETENTION_DAYS, then come back in a day."""
+    days = settings.TOXMON_RETENTION_DAYS
+    if not days:
+        # Retention was switched off since this was queued: stop coming back.
+        return
+    retention_schedule(delay=RETENTION_INTERVAL)
+    retention.analyses_purge(older_than=timedelta(days=days))
+
+
+def retention_schedule(*, delay: timedelta = timedelta(0)) -> bool:
+    """Queue the daily purge after delay unless one is waiting; return whether one was queued.
+
+    Run where the worker starts, so setting TOXMON_RETENTION_DAYS is all it takes.
+    """
+    if not settings.TOXMON_RETENTION_DAYS:
+        return False
+    # Only a queued one counts: the purge that is running calls this to queue the next.
+    waiting = DBTaskResult.objects.filter(
+        status=TaskResultStatus.READY, task_path=analyses_purge_daily.module_path
+    )
+    if waiting.exists():
+        return False
+    analyses_purge_daily.using(run_after=timezone.now() + delay).enqueue()
+    return True

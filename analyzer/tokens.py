@@ -56,7 +56,7 @@ def token_authenticate(*, authorization: str) -> ApiToken | None:
 
 @dataclass(frozen=True)
 class RateLimit:
-    requests: int
+    requests: int  # texts, for the API's limit
     seconds: int
 
 
@@ -70,25 +70,28 @@ def rate_limit_get() -> RateLimit:
     return RateLimit(requests=int(match[1]), seconds=RATE_UNITS[match[2]])
 
 
-def token_request_count(*, token: ApiToken) -> int | None:
-    """Count one request of the token; return the seconds to wait when it is over its limit.
+def token_work_count(*, token: ApiToken, texts: int) -> int | None:
+    """Count texts against the token's limit; return the seconds to wait when it is over it.
 
-    A fixed window per token, counted with single UPDATE statements so that concurrent
-    requests in any worker or replica are all counted.
+    The limit (TOXMON_API_RATE_LIMIT) counts texts, not requests, so 32 texts in one request
+    cost what 32 requests of one text do. A fixed window per token, counted with single UPDATE
+    statements so that concurrent requests in any worker or replica are all counted; a request
+    refused still counts, as it would cost a server that did not refuse it.
     """
     limit = rate_limit_get()
     now = timezone.now()
     window = timedelta(seconds=limit.seconds)
     tokens = ApiToken.objects.filter(pk=token.pk)
     with transaction.atomic():
+        # requests_in_window holds texts since the limit counts texts.
         counted = tokens.filter(window_started_at__gt=now - window).update(
-            requests_in_window=F("requests_in_window") + 1, last_used_at=now
+            requests_in_window=F("requests_in_window") + texts, last_used_at=now
         )
         if not counted:
-            tokens.update(window_started_at=now, requests_in_window=1, last_used_at=now)
-        window_started_at, requests = tokens.values_list(
+            tokens.update(window_started_at=now, requests_in_window=texts, last_used_at=now)
+        window_started_at, used = tokens.values_list(
             "window_started_at", "requests_in_window"
         ).get()
-    if requests <= limit.requests or window_started_at is None:
+    if used <= limit.requests or window_started_at is None:
         return None
     return max(1, math.ceil((window_started_at + window - now).total_seconds()))

@@ -6,6 +6,8 @@ set -eu
 
 if [ "${TOXMON_MIGRATE:-1}" != "0" ]; then
     python manage.py migrate --noinput
+    # The rate limits count in this table of the database cache (a no-op once it exists).
+    python manage.py createcachetable
 fi
 
 # Prometheus finds each replica by its IP address and scrapes it with that address as the Host

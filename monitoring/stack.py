@@ -42,9 +42,16 @@ class Addresses:
 
 
 def prometheus_config(
-    addresses: Addresses, *, rule_files: list[Path], interval: str | None = None
+    addresses: Addresses,
+    *,
+    rule_files: list[Path],
+    interval: str | None = None,
+    metrics_token_file: Path | None = None,
 ) -> dict:
-    """Return prometheus.yml with every target at the given addresses instead of service names."""
+    """Return prometheus.yml with every target at the given addresses instead of service names.
+
+    The app's bearer token is read from metrics_token_file; without one, none is sent.
+    """
     config = yaml.safe_load(PROMETHEUS_CONFIG.read_text())
     targets = {
         "toxmon": addresses.app,
@@ -56,6 +63,11 @@ def prometheus_config(
         # The app is found through DNS in docker-compose; here it is one known address.
         job.pop("dns_sd_configs", None)
         job["static_configs"] = [{"targets": [targets[job["job_name"]]]}]
+        if "authorization" in job:
+            if metrics_token_file is None:
+                del job["authorization"]
+            else:
+                job["authorization"]["credentials_file"] = str(metrics_token_file)
     config["alerting"]["alertmanagers"] = [
         {"static_configs": [{"targets": [addresses.alertmanager]}]}
     ]
@@ -183,6 +195,18 @@ def stop(process: subprocess.Popen) -> None:
             process.wait()
 
 
+def metrics_token_write(workdir: Path) -> Path | None:
+    """Write $TOXMON_METRICS_TOKEN where Prometheus reads it, readable by this user only."""
+    token = os.environ.get("TOXMON_METRICS_TOKEN", "").strip()
+    if not token:
+        return None
+    workdir.mkdir(parents=True, exist_ok=True)
+    path = workdir / "metrics_token"
+    path.touch(mode=0o600)
+    path.write_text(token)
+    return path
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--app", default="127.0.0.1:8000", help="where `make run` serves toxmon")
@@ -204,7 +228,12 @@ def main() -> int:
     )
     webhook_url = os.environ.get("ALERTMANAGER_WEBHOOK_URL") or DEFAULT_WEBHOOK_URL
     write_yaml(
-        args.workdir / "prometheus.yml", prometheus_config(addresses, rule_files=[ALERT_RULES])
+        args.workdir / "prometheus.yml",
+        prometheus_config(
+            addresses,
+            rule_files=[ALERT_RULES],
+            metrics_token_file=metrics_token_write(args.workdir),
+        ),
     )
     write_yaml(args.workdir / "alertmanager.yml", alertmanager_config(webhook_url=webhook_url))
 

@@ -4,6 +4,7 @@ from collections.abc import Iterator, Sequence
 from pathlib import Path
 
 import pytest
+from django.core.cache import caches
 
 from analyzer.engines import loader
 from analyzer.engines.base import Prediction
@@ -45,6 +46,25 @@ def fake_engine(monkeypatch: pytest.MonkeyPatch) -> FakeEngine:
     engine = FakeEngine()
     monkeypatch.setattr(loader, "engine_get", lambda: engine)
     return engine
+
+
+@pytest.fixture(autouse=True)
+def rate_limits_forgotten() -> Iterator[None]:
+    """Start every test with no request counted: the rate limits count in the cache."""
+    caches["default"].clear()
+    yield
+
+
+@pytest.fixture
+def member(django_user_model):
+    """A user without staff rights, as an administrator makes for a moderator."""
+    return django_user_model.objects.create_user("member", password="member-password-1")
+
+
+@pytest.fixture
+def member_client(client, member):
+    client.force_login(member)
+    return client
 
 
 @pytest.fixture(scope="session")

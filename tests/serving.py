@@ -121,7 +121,8 @@ def served_app(
         GUNICORN_WORKERS=str(workers),
         GUNICORN_THREADS=str(threads),
     )
-    for command in (["migrate", "--noinput"], ["collectstatic", "--noinput"]):
+    # As `make run` and the containers do: the rate limits count in the cache table.
+    for command in (["migrate", "--noinput"], ["createcachetable"], ["collectstatic", "--noinput"]):
         subprocess.run(
             [sys.executable, "manage.py", *command, "--verbosity", "0"],
             cwd=ROOT,

@@ -1,7 +1,9 @@
 """Settings for toxmon, read from the environment (see the settings table in README.md)."""
 
 import os
+import re
 import secrets
+from datetime import timedelta
 from pathlib import Path
 
 import dj_database_url
@@ -22,6 +24,16 @@ def env_bool(name: str, default: bool = False) -> bool:
 
 def env_list(name: str, default: str) -> list[str]:
     return [item.strip() for item in os.environ.get(name, default).split(",") if item.strip()]
+
+
+def env_rate(name: str, default: str) -> str:
+    """Return a rate like "30/minute" from the environment; stop start-up on a malformed one."""
+    value = os.environ.get(name, default).strip()
+    if not re.fullmatch(r"[1-9]\d*/(second|minute|hour|day)", value):
+        raise ImproperlyConfigured(
+            f'{name} must look like "30/minute": a count per second, minute, hour or day.'
+        )
+    return value
 
 
 DEBUG = env_bool("DJANGO_DEBUG")
@@ -51,12 +63,15 @@ INSTALLED_APPS = [
     "whitenoise.runserver_nostatic",
     "django.contrib.staticfiles",
     "django_prometheus",
+    "axes",
     "analyzer",
 ]
 
 MIDDLEWARE = [
     "django_prometheus.middleware.PrometheusBeforeMiddleware",
     "django.middleware.security.SecurityMiddleware",
+    # Before anything reads the body: an oversized one is refused unread.
+    "analyzer.middleware.body_size.RequestSizeLimitMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "csp.middleware.CSPMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -65,7 +80,9 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
-    "analyzer.middleware.DatabaseBusyMiddleware",
+    "analyzer.middleware.database_busy.DatabaseBusyMiddleware",
+    # Last but the metrics, as django-axes asks: it turns a locked-out login into its 429 page.
+    "axes.middleware.AxesMiddleware",
     "django_prometheus.middleware.PrometheusAfterMiddleware",
 ]
 
@@ -83,6 +100,7 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "analyzer.context_processors.engine",
+                "analyzer.context_processors.retention",
             ],
         },
     },
@@ -156,6 +174,9 @@ CSRF_COOKIE_SECURE = SECURE_SSL
 SECURE_SSL_REDIRECT = SECURE_SSL
 SECURE_HSTS_SECONDS = 31536000 if SECURE_SSL else 0
 SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https") if SECURE_SSL else None
+# Health checks and Prometheus talk plain HTTP to the app itself, inside the host or the compose
+# network; a redirect to https would fail them. /metrics still checks its client (and token).
+SECURE_REDIRECT_EXEMPT = [r"^healthz$", r"^metrics$"]
 
 # Every script and style is a static file, so the policy needs no 'unsafe-inline'.
 CONTENT_SECURITY_POLICY = {
@@ -172,7 +193,26 @@ CONTENT_SECURITY_POLICY = {
     }
 }
 
-CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+# The rate limits count in this cache, so it must be shared by every worker and replica: a table
+# of the database by default (`manage.py createcachetable` makes it where migrations run), Redis
+# when TOXMON_CACHE_URL names one (redis://host:6379/0), which counts exactly under any load.
+TOXMON_CACHE_URL = os.environ.get("TOXMON_CACHE_URL", "").strip()
+if not TOXMON_CACHE_URL:
+    CACHES = {
+        "default": {
+            "BACKEND": "analyzer.cache.DatabaseCache",
+            "LOCATION": "toxmon_cache",
+        }
+    }
+elif TOXMON_CACHE_URL.startswith(("redis://", "rediss://", "unix://")):
+    CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": TOXMON_CACHE_URL,
+        }
+    }
+else:
+    raise ImproperlyConfigured("TOXMON_CACHE_URL must be a redis:// or rediss:// URL, or empty.")
 
 LOGGING = {
     "version": 1,
@@ -207,11 +247,15 @@ if not os.environ.get("SERVER_SOFTWARE", "").startswith("gunicorn/"):
 INSTALLED_APPS += ["django_tasks", "django_tasks_db"]
 # Batches run in `manage.py db_worker`, which takes queued tasks from the database.
 TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend", "QUEUES": ["default"]}}
-# Requests per token: "<count>/<second|minute|hour>", counted in the database across workers.
-TOXMON_API_RATE_LIMIT = os.environ.get("TOXMON_API_RATE_LIMIT", "60/minute")
+# Texts per token: "<count>/<second|minute|hour>", counted in the database across workers; a
+# request of 32 texts counts 32.
+TOXMON_API_RATE_LIMIT = os.environ.get("TOXMON_API_RATE_LIMIT", "300/minute")
 TOXMON_API_MAX_TEXTS = 32
-# Explanations remove one word at a time; longer texts are explained by groups of words.
+# Explanations remove one word at a time; longer texts are explained by groups of words. Staff,
+# logged-in users and API tokens get TOXMON_EXPLAIN_MAX_SPANS; anonymous form posts the smaller
+# budget, so an anonymous long text costs a few model windows, not dozens.
 TOXMON_EXPLAIN_MAX_SPANS = int(os.environ.get("TOXMON_EXPLAIN_MAX_SPANS", "64"))
+TOXMON_EXPLAIN_MAX_SPANS_ANONYMOUS = int(os.environ.get("TOXMON_EXPLAIN_MAX_SPANS_ANONYMOUS", "16"))
 TOXMON_BATCH_MAX_TEXTS = int(os.environ.get("TOXMON_BATCH_MAX_TEXTS", "10000"))
 TOXMON_BATCH_MAX_BYTES = int(os.environ.get("TOXMON_BATCH_MAX_BYTES", str(20 * 1024 * 1024)))
 # A running batch whose worker reported nothing for this long is resumed (or failed when it has
@@ -239,3 +283,53 @@ TOXMON_MICROBATCH_WAIT_MS = float(os.environ.get("TOXMON_MICROBATCH_WAIT_MS", "2
 # Threads one model call may use; 0 means one per core. gunicorn.conf.py sets it to the cores
 # divided by the workers, so the workers do not fight over the cores.
 TOXMON_INTRA_OP_THREADS = int(os.environ.get("TOXMON_INTRA_OP_THREADS") or "0")
+
+# Limits that keep one client from taking the service down (README, "Limits").
+# Bodies over these are refused with 413 before they are read, per route. The form's default
+# fits TOXMON_MAX_CHARS of the widest characters, percent-encoded (12 bytes each), with room.
+TOXMON_FORM_MAX_BYTES = int(
+    os.environ.get("TOXMON_FORM_MAX_BYTES") or str(12 * TOXMON_MAX_CHARS + 64 * 1024)
+)
+TOXMON_API_MAX_BYTES = int(os.environ.get("TOXMON_API_MAX_BYTES", str(1024 * 1024)))
+TOXMON_ADMIN_MAX_BYTES = int(os.environ.get("TOXMON_ADMIN_MAX_BYTES", str(1024 * 1024)))
+# The API reads its JSON body through Django, which must not refuse what the route allows.
+DATA_UPLOAD_MAX_MEMORY_SIZE = max(
+    DATA_UPLOAD_MAX_MEMORY_SIZE, TOXMON_FORM_MAX_BYTES, TOXMON_API_MAX_BYTES
+)
+# Proxies (addresses or networks) whose X-Forwarded-For is believed when telling clients apart;
+# with none, a client is its own address (REMOTE_ADDR) whatever headers it sends.
+TOXMON_TRUSTED_PROXIES = env_list("TOXMON_TRUSTED_PROXIES", "")
+# Posts per client address: "<count>/<second|minute|hour|day>", shared by all workers (CACHES).
+TOXMON_FORM_RATE_LIMIT = env_rate("TOXMON_FORM_RATE_LIMIT", "30/minute")
+TOXMON_BATCH_RATE_LIMIT = env_rate("TOXMON_BATCH_RATE_LIMIT", "10/hour")
+RATELIMIT_USE_CACHE = "default"
+# Model work (in 512-token windows, estimated from the text) one web worker takes on at once,
+# over all its threads; a request that would go over answers 503 with Retry-After.
+TOXMON_WORKER_MAX_WINDOWS = int(os.environ.get("TOXMON_WORKER_MAX_WINDOWS", "128"))
+# Batch upload needs a login unless TOXMON_BATCH_PUBLIC=1; each user may have this many
+# batches queued or running, and the whole service this many.
+TOXMON_BATCH_PUBLIC = env_bool("TOXMON_BATCH_PUBLIC")
+TOXMON_BATCH_MAX_UNFINISHED_PER_USER = int(
+    os.environ.get("TOXMON_BATCH_MAX_UNFINISHED_PER_USER", "2")
+)
+TOXMON_BATCH_MAX_UNFINISHED = int(os.environ.get("TOXMON_BATCH_MAX_UNFINISHED", "20"))
+LOGIN_URL = "login"
+LOGIN_REDIRECT_URL = "analyzer:batch_upload"
+LOGOUT_REDIRECT_URL = "analyzer:analyze"
+# /metrics may also ask for `Authorization: Bearer <token>`: empty means no token is needed.
+TOXMON_METRICS_TOKEN = os.environ.get("TOXMON_METRICS_TOKEN", "").strip()
+# Stored texts older than this many days are deleted daily by the task worker; empty keeps them.
+TOXMON_RETENTION_DAYS = int(os.environ.get("TOXMON_RETENTION_DAYS") or "0") or None
+
+# Logins (admin and the app's) are throttled by django-axes: after this many failures for one
+# user name from one address, that pair is locked out for the cool-off time.
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+AXES_FAILURE_LIMIT = int(os.environ.get("TOXMON_LOGIN_FAILURE_LIMIT", "5"))
+AXES_COOLOFF_TIME = timedelta(minutes=int(os.environ.get("TOXMON_LOGIN_COOLOFF_MINUTES", "15")))
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_RESET_ON_SUCCESS = True
+AXES_CLIENT_IP_CALLABLE = "analyzer.rate_limits.client_ip"
+AXES_LOCKOUT_TEMPLATE = "registration/locked_out.html"

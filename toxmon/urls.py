@@ -1,4 +1,5 @@
 from django.contrib import admin
+from django.contrib.auth import views as auth_views
 from django.templatetags.static import static
 from django.urls import include, path
 from django.utils.functional import lazy
@@ -13,6 +14,9 @@ favicon_url = lazy(static, str)("favicon.svg")
 
 urlpatterns = [
     path("admin/", admin.site.urls),
+    # Batch uploads need a login (TOXMON_BATCH_PUBLIC=1 opens them); django-axes throttles it.
+    path("accounts/login/", auth_views.LoginView.as_view(), name="login"),
+    path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
     # Restricted to TOXMON_METRICS_ALLOWED_IPS (docs/monitoring.md).
     path("metrics", metrics_export, name="metrics"),
     # Browsers ask for /favicon.ico on pages that name no icon, such as the admin's.

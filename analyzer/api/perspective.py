@@ -25,12 +25,12 @@ from analyzer.api.perspective_schemas import (
 from analyzer.api.v1 import JsonBody
 from analyzer.api.v1_errors import RateLimited
 from analyzer.models import ApiToken
-from analyzer.tokens import token_authenticate, token_request_count
+from analyzer.tokens import token_authenticate, token_work_count
 
 
 def token_counted(token: ApiToken) -> ApiToken:
-    """Count one request (one comment) against the token's limit; raise when it is over."""
-    retry_after = token_request_count(token=token)
+    """Count one comment against the token's limit of texts; raise when it is over."""
+    retry_after = token_work_count(token=token, texts=1)
     if retry_after is not None:
         raise RateLimited(retry_after)
     return token

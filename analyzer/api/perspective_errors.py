@@ -112,6 +112,7 @@ def rate_limited(request: HttpRequest, error: RateLimited) -> HttpResponse:
 
 
 def body_too_large(request: HttpRequest, error: Exception) -> HttpResponse:
+    # Django's own limit, behind the per-route one the request size middleware enforces first.
     limit = settings.DATA_UPLOAD_MAX_MEMORY_SIZE
     return google_error(code=400, message=f"Request payload size exceeds the limit: {limit} bytes.")
 

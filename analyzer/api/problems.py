@@ -15,6 +15,8 @@ TITLES = {
     "unsupported-media-type": "Unsupported media type",
     "invalid-fields": "Invalid fields",
     "rate-limited": "Too many requests",
+    "too-much-work": "Too much work for one request",
+    "busy": "Server busy",
     "model-unavailable": "Model unavailable",
     "database-busy": "Database busy",
     "server-error": "Internal server error",

@@ -8,12 +8,13 @@ is its own NinjaAPI with its own error handlers, so another API can answer in an
 import json
 from typing import Any
 
+from django.conf import settings
 from django.http import HttpRequest, HttpResponse
 from ninja import NinjaAPI
 from ninja.parser import Parser
 from ninja.security import HttpBearer
 
-from analyzer import explain, services
+from analyzer import explain, services, workload
 from analyzer.api.problems import problem
 from analyzer.api.v1_errors import (
     RateLimited,
@@ -24,7 +25,7 @@ from analyzer.api.v1_errors import (
 from analyzer.api.v1_schemas import AnalyzeRequest, AnalyzeResponse, Problem
 from analyzer.engines import loader
 from analyzer.models import ApiToken, Source
-from analyzer.tokens import token_authenticate, token_request_count
+from analyzer.tokens import token_authenticate, token_work_count
 
 
 def reject_constant(name: str) -> None:
@@ -42,16 +43,17 @@ class JsonBody(Parser):
 
 
 class TokenAuth(HttpBearer):
-    """An active API token, counted against its rate limit."""
+    """An active API token; its texts are counted once the body says how many."""
 
     def authenticate(self, request: HttpRequest, token: str) -> ApiToken | None:
-        api_token = token_authenticate(authorization=f"Bearer {token}")
-        if api_token is None:
-            return None
-        retry_after = token_request_count(token=api_token)
-        if retry_after is not None:
-            raise RateLimited(retry_after)
-        return api_token
+        return token_authenticate(authorization=f"Bearer {token}")
+
+
+def texts_count(*, token: ApiToken, texts: int) -> None:
+    """Count the texts against the token's limit; raise RateLimited when it is over."""
+    retry_after = token_work_count(token=token, texts=texts)
+    if retry_after is not None:
+        raise RateLimited(retry_after)
 
 
 class ProblemsAPI(NinjaAPI):
@@ -91,8 +93,17 @@ PROBLEM_STATUSES = frozenset({400, 401, 405, 413, 415, 422, 429, 503})
     },
 )
 def analyze(request: HttpRequest, payload: AnalyzeRequest) -> dict[str, Any]:
-    analyses = services.analyses_build(texts=payload.texts, source=Source.API)
-    spans = explain.explanations_build(analyses=analyses) if payload.explain else None
+    texts_count(token=request.auth, texts=len(payload.texts))  # type: ignore[attr-defined]
+    max_spans = settings.TOXMON_EXPLAIN_MAX_SPANS if payload.explain else 0
+    work = workload.work_estimate(texts=payload.texts, explain_spans=max_spans)
+    # TooMuchWork and WorkerBusy become 413 and 503 problems (v1_errors).
+    with workload.work_admitted(windows=work):
+        analyses = services.analyses_build(texts=payload.texts, source=Source.API)
+        spans = (
+            explain.explanations_build(analyses=analyses, max_spans=max_spans)
+            if payload.explain
+            else None
+        )
     # Stored only once the explanation, too, has succeeded: a 503 promises nothing was stored.
     if payload.store:
         services.analyses_save(analyses=analyses)

@@ -11,7 +11,7 @@ from django.http import Http404, HttpRequest, HttpResponse
 from ninja import NinjaAPI
 from ninja.errors import AuthenticationError, HttpError, ValidationError
 
-from analyzer import db_retry, metrics, services
+from analyzer import db_retry, metrics, services, workload
 from analyzer.api.problems import PROBLEM_CONTENT_TYPE, problem
 
 logger = logging.getLogger(__name__)
@@ -44,7 +44,7 @@ def rate_limited(request: HttpRequest, error: RateLimited) -> HttpResponse:
     return problem(
         status=429,
         kind="rate-limited",
-        detail=f"This token is over its limit of {settings.TOXMON_API_RATE_LIMIT}; "
+        detail=f"This token is over its limit of {settings.TOXMON_API_RATE_LIMIT} texts; "
         f"retry in {error.retry_after} s.",
         headers={"Retry-After": str(error.retry_after)},
     )
@@ -54,8 +54,28 @@ def body_too_large(request: HttpRequest, error: Exception) -> HttpResponse:
     return problem(
         status=413,
         kind="body-too-large",
+        # Django's own limit, behind the per-route one the request size middleware enforces.
         detail=f"The body is over {settings.DATA_UPLOAD_MAX_MEMORY_SIZE:,} bytes; "
         "send fewer or shorter texts.",
+    )
+
+
+def too_much_work(request: HttpRequest, error: workload.TooMuchWork) -> HttpResponse:
+    return problem(
+        status=413,
+        kind="too-much-work",
+        detail=f"These texts are about {error.windows:.0f} model windows of work; one "
+        f"request may bring {error.limit}. Send fewer or shorter texts, or fewer with explain.",
+    )
+
+
+def worker_busy(request: HttpRequest, error: workload.WorkerBusy) -> HttpResponse:
+    return problem(
+        status=503,
+        kind="busy",
+        detail="This server has as much work queued as it takes; nothing was stored. "
+        f"Retry in {error.retry_after} s.",
+        headers={"Retry-After": str(error.retry_after)},
     )
 
 
@@ -153,11 +173,13 @@ PROBLEM_DESCRIPTIONS = {
     "400": "The body is not JSON.",
     "401": "No token, an unknown one, or a revoked one.",
     "405": "Only POST is allowed.",
-    "413": f"The body is over {settings.DATA_UPLOAD_MAX_MEMORY_SIZE} bytes.",
+    "413": f"The body is over {settings.TOXMON_API_MAX_BYTES} bytes (`body-too-large`), or the "
+    "texts are more model work than one request may bring (`too-much-work`).",
     "415": "The body is not application/json.",
     "422": "Fields are missing or invalid; `errors` names each one.",
-    "429": "The token is over its rate limit.",
-    "503": "The model is unavailable, or the database stayed busy; nothing was stored.",
+    "429": "The token is over its limit of texts.",
+    "503": "The model is unavailable (`model-unavailable`), the server has as much work queued "
+    "as it takes (`busy`), or the database stayed busy (`database-busy`); nothing was stored.",
 }
 RETRY_AFTER_HEADER = {
     "description": "Seconds to wait before trying again.",
@@ -196,6 +218,8 @@ HANDLERS: dict[type[Exception], Callable[[HttpRequest, Any], HttpResponse]] = {
     AuthenticationError: unauthenticated,
     RateLimited: rate_limited,
     RequestDataTooBig: body_too_large,
+    workload.TooMuchWork: too_much_work,
+    workload.WorkerBusy: worker_busy,
     HttpError: unreadable_body,
     ValidationError: invalid_fields,
     services.PredictionFailed: model_unavailable,

@@ -10,12 +10,15 @@ config="${ALERTMANAGER_CONFIG:-/etc/alertmanager/alertmanager.yml}"
 rendered="${ALERTMANAGER_RENDERED_CONFIG:-/tmp/alertmanager.yml}"
 binary="${ALERTMANAGER_BINARY:-/bin/alertmanager}"
 
-if [ -n "${ALERTMANAGER_WEBHOOK_URL:-}" ]; then
-    # Escape what sed's replacement treats specially: \ & and the | delimiter.
-    url=$(printf '%s' "$ALERTMANAGER_WEBHOOK_URL" | sed 's/[\\&|]/\\&/g')
-    sed "s|url: ${default_url}\$|url: ${url}|" "$config" > "$rendered"
-else
-    cp "$config" "$rendered"
+# Without a receiver every alert would go to the placeholder and be lost without a word.
+if [ -z "${ALERTMANAGER_WEBHOOK_URL:-}" ]; then
+    echo "alertmanager: ALERTMANAGER_WEBHOOK_URL is empty; set it in .env to the webhook that" \
+        "should receive alerts (see .env.example). Refusing to start." >&2
+    exit 1
 fi
+
+# Escape what sed's replacement treats specially: \ & and the | delimiter.
+url=$(printf '%s' "$ALERTMANAGER_WEBHOOK_URL" | sed 's/[\\&|]/\\&/g')
+sed "s|url: ${default_url}\$|url: ${url}|" "$config" > "$rendered"
 
 exec "$binary" --config.file="$rendered" "$@"

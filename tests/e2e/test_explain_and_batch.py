@@ -1,11 +1,13 @@
 """Word explanations and a batch upload, in a real browser against gunicorn and the worker."""
 
+import re
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from playwright.sync_api import Page, expect
 
+from tests.e2e.test_admin_journey import log_in
 from tests.serving import LiveApp
 from tests.serving import db_worker as db_worker_running
 
@@ -43,13 +45,17 @@ def test_the_insult_is_the_most_highlighted_word_with_a_legend(page: Page) -> No
 
 
 def test_a_batch_upload_shows_its_progress_bar_reach_100_percent_and_a_summary(
-    page: Page, db_worker: None
+    page: Page, db_worker: None, staff_user: tuple[str, str]
 ) -> None:
     lines = [
         f"comment {n}: {'you are a complete idiot' if n % 4 == 0 else 'have a lovely day'}"
         for n in range(BATCH_TEXTS)
     ]
     page.goto("/batches/")
+    # Batches need a login: the page sends a visitor to it, and back after.
+    expect(page).to_have_url(re.compile(r"/accounts/login/\?next=/batches/$"))
+    log_in(page, *staff_user)
+    expect(page).to_have_url(re.compile(r"/batches/$"))
     page.get_by_label("File of texts").set_input_files(
         files=[
             {

@@ -36,6 +36,7 @@ GROOVY_LINT_DIR = ROOT / ".cache" / "npm-groovy-lint"
 DUMMY_SECRETS = {
     "DJANGO_SECRET_KEY": "compose-validation-only-secret-key-0123456789",
     "GRAFANA_ADMIN_PASSWORD": "compose-validation-only-password",
+    "TOXMON_METRICS_TOKEN": "compose-validation-only-metrics-token",
 }
 LONG_RUNNING = {"web", "worker", "prometheus", "alertmanager", "node-exporter", "grafana"}
 
@@ -136,6 +137,23 @@ def test_ports_are_published_on_loopback_only(tmp_path):
             assert port.get("host_ip") == "127.0.0.1", f"{name} publishes {port}"
 
 
+def test_opening_the_app_leaves_prometheus_and_alertmanager_on_loopback(tmp_path):
+    services = compose_model(
+        tmp_path, TOXMON_BIND_ADDRESS="0.0.0.0", GRAFANA_BIND_ADDRESS="192.0.2.7"
+    )["services"]
+    host_ips = {
+        name: services[name]["ports"][0]["host_ip"]
+        for name in services
+        if "ports" in services[name]
+    }
+    assert host_ips == {
+        "web": "0.0.0.0",
+        "grafana": "192.0.2.7",
+        "prometheus": "127.0.0.1",
+        "alertmanager": "127.0.0.1",
+    }
+
+
 def test_web_publishes_a_port_range_so_it_can_be_scaled(tmp_path):
     (port,) = compose_model(tmp_path)["services"]["web"]["ports"]
     first, last = (int(number) for number in port["published"].split("-"))
@@ -185,9 +203,13 @@ def test_web_and_worker_share_image_environment_and_data(tmp_path):
     services = compose_model(tmp_path)["services"]
     web, worker = services["web"], services["worker"]
     assert worker["image"] == web["image"]
-    assert worker["environment"] == web["environment"]
+    worker_environment = dict(worker["environment"])
+    # The worker's model calls take one thread, so batches leave the cores to the web.
+    assert worker_environment.pop("TOXMON_INTRA_OP_THREADS") == "1"
+    assert worker_environment == web["environment"]
     assert worker["volumes"] == web["volumes"]
-    assert worker["command"] == ["python", "manage.py", "db_worker"]
+    assert worker["command"][-1].endswith("exec python manage.py db_worker")
+    assert "python manage.py retention_schedule" in worker["command"][-1]
     assert web["command"] == ["gunicorn", "-c", "gunicorn.conf.py", "toxmon.wsgi"]
 
 
@@ -206,19 +228,45 @@ def test_the_app_runs_on_sqlite_by_default_and_on_postgres_when_asked(tmp_path):
     assert services["postgres"]["environment"]["POSTGRES_PASSWORD"] == "pw"
 
 
-def test_metrics_allow_list_covers_the_compose_network(tmp_path):
+def test_metrics_are_allowed_to_prometheus_fixed_address_only(tmp_path):
     model = compose_model(tmp_path)
     (network,) = model["networks"].values()
     (subnet,) = (ipaddress.ip_network(config["subnet"]) for config in network["ipam"]["config"])
+    prometheus_ip = ipaddress.ip_address(
+        model["services"]["prometheus"]["networks"]["toxmon"]["ipv4_address"]
+    )
+    assert prometheus_ip in subnet
     allowed = [
         ipaddress.ip_network(entry.strip(), strict=False)
         for entry in model["services"]["web"]["environment"]["TOXMON_METRICS_ALLOWED_IPS"].split(
             ","
         )
     ]
-    assert any(subnet.subnet_of(entry) for entry in allowed if entry.version == subnet.version)
+    # Loopback (the container itself) and Prometheus; not the network, whose gateway carries
+    # every published-port client.
+    assert allowed == [ipaddress.ip_network("127.0.0.1/32"), ipaddress.ip_network(prometheus_ip)]
     for name, service in model["services"].items():
         assert set(service["networks"]) == set(model["networks"]), name
+
+
+def test_prometheus_sends_the_metrics_token_from_a_secret(tmp_path):
+    model = compose_model(tmp_path)
+    web, prometheus = model["services"]["web"], model["services"]["prometheus"]
+    assert web["environment"]["TOXMON_METRICS_TOKEN"] == DUMMY_SECRETS["TOXMON_METRICS_TOKEN"]
+    (secret,) = prometheus["secrets"]
+    assert model["secrets"][secret["source"]]["environment"] == "TOXMON_METRICS_TOKEN"
+    config = yaml.safe_load((ROOT / "monitoring/prometheus/prometheus.yml").read_text())
+    (job,) = [job for job in config["scrape_configs"] if job["job_name"] == "toxmon"]
+    assert job["authorization"] == {
+        "type": "Bearer",
+        "credentials_file": f"/run/secrets/{secret['source']}",
+    }
+
+
+def test_the_worker_is_held_to_its_cpu_limit(tmp_path):
+    worker = compose_model(tmp_path)["services"]["worker"]
+    assert float(worker["cpus"]) == 1.0
+    assert worker["environment"]["TOXMON_INTRA_OP_THREADS"] == "1"
 
 
 def test_grafana_admin_password_comes_from_the_environment_and_anonymous_is_off(tmp_path):
@@ -510,6 +558,7 @@ def test_entrypoint_migrates_then_runs_the_command(tmp_path, fake_python):
     assert result.returncode == 0, result.stderr
     assert (tmp_path / "calls").read_text().splitlines() == [
         "python manage.py migrate --noinput",
+        "python manage.py createcachetable",
         "served",
     ]
 
@@ -778,6 +827,8 @@ def test_every_make_target_the_jenkinsfile_calls_exists():
 def test_acceptance_waits_for_a_person_then_merges_to_main(pipeline):
     acceptance = stage(pipeline, "Acceptance")
     assert acceptance.block("input").statements()[0].startswith("message ")
+    # Only the release managers may answer, not whoever can open the build.
+    assert "submitter 'toxmon-release-managers'" in acceptance.block("input").statements()
     # The input comes before the agent, so a pending release holds no executor.
     order = [item.name if isinstance(item, Block) else item.split()[0] for item in acceptance.items]
     assert order.index("input") < order.index("agent")

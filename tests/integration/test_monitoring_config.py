@@ -20,8 +20,15 @@ def run(*command: str, cwd: Path | None = None, env: dict | None = None) -> str:
     return output
 
 
-def test_the_committed_prometheus_config_is_valid():
-    output = run("promtool", "check", "config", str(stack.PROMETHEUS_CONFIG))
+def test_the_committed_prometheus_config_is_valid(tmp_path):
+    # promtool opens the token file, which docker-compose mounts as a secret: a stand-in here.
+    config = stack.yaml.safe_load(stack.PROMETHEUS_CONFIG.read_text())
+    (token_job,) = [job for job in config["scrape_configs"] if "authorization" in job]
+    assert token_job["authorization"]["credentials_file"] == "/run/secrets/metrics_token"
+    token_job["authorization"]["credentials_file"] = str(tmp_path / "metrics_token")
+    (tmp_path / "metrics_token").write_text("stand-in")
+    config["rule_files"] = [str(PROMETHEUS_DIR / name) for name in config["rule_files"]]
+    output = run("promtool", "check", "config", str(stack.write_yaml(tmp_path / "p.yml", config)))
 
     assert "SUCCESS: 1 rule files found" in output
 
@@ -123,3 +130,27 @@ def test_the_container_entrypoint_puts_the_webhook_url_from_the_environment(tmp_
     urls = [hook["url"] for receiver in config["receivers"] for hook in receiver["webhook_configs"]]
     assert urls == [url, url]
     run("amtool", "check-config", str(rendered))
+
+
+def test_the_container_entrypoint_refuses_to_start_without_a_webhook_url(tmp_path):
+    started = tmp_path / "started"
+    fake_alertmanager = tmp_path / "alertmanager"
+    fake_alertmanager.write_text(f'#!/bin/sh\ntouch "{started}"\n')
+    fake_alertmanager.chmod(0o755)
+
+    result = subprocess.run(
+        ["sh", str(stack.ALERTMANAGER_CONFIG.parent / "entrypoint.sh")],
+        env={
+            **os.environ,
+            "ALERTMANAGER_WEBHOOK_URL": "",
+            "ALERTMANAGER_CONFIG": str(stack.ALERTMANAGER_CONFIG),
+            "ALERTMANAGER_RENDERED_CONFIG": str(tmp_path / "alertmanager.yml"),
+            "ALERTMANAGER_BINARY": str(fake_alertmanager),
+        },
+        capture_output=True,
+        text=True,
+    )
+
+    assert result.returncode != 0
+    assert "ALERTMANAGER_WEBHOOK_URL is empty" in result.stderr
+    assert not started.exists()

@@ -33,6 +33,8 @@ SENTENCES = [
     "The meeting moved to Thursday at ten",
 ]
 ANALYSES = 20
+# /metrics asks for it, and Prometheus sends it from a file, as in docker-compose.
+METRICS_TOKEN = "monitoring-test-metrics-token"
 # What Grafana would put in the dashboard's variables for "all instances" and a short range.
 DASHBOARD_VARIABLES = {"$__rate_interval": "15s", "$instance": ".+"}
 
@@ -86,12 +88,17 @@ def fast_alertmanager_config(webhook_url: str) -> dict:
     return config
 
 
+def token_file(path: Path) -> Path:
+    path.write_text(METRICS_TOKEN)
+    return path
+
+
 @pytest.fixture(scope="module")
 def monitored(tmp_path_factory) -> Iterator[Stack]:
     workdir = tmp_path_factory.mktemp("monitoring")
     with (
         stack.AlertWebhook(port=free_port()).serving() as webhook,
-        served_app(workdir / "app", workers=2) as app,
+        served_app(workdir / "app", workers=2, TOXMON_METRICS_TOKEN=METRICS_TOKEN) as app,
     ):
         addresses = stack.Addresses(
             app=app.url.removeprefix("http://"),
@@ -102,7 +109,12 @@ def monitored(tmp_path_factory) -> Iterator[Stack]:
         rules = short_rules(workdir / "alerts.yml")
         stack.write_yaml(
             workdir / "prometheus.yml",
-            stack.prometheus_config(addresses, rule_files=[rules], interval="1s"),
+            stack.prometheus_config(
+                addresses,
+                rule_files=[rules],
+                interval="1s",
+                metrics_token_file=token_file(workdir / "metrics_token"),
+            ),
         )
         stack.write_yaml(workdir / "alertmanager.yml", fast_alertmanager_config(webhook.url))
         processes = []

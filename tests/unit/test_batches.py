@@ -129,39 +129,40 @@ def test_many_bad_lines_are_summed_up(settings):
     assert "Line 5:" in message and "Line 6:" not in message and "3 more line(s)" in message
 
 
-def test_the_upload_page_has_the_file_field(client):
-    html = client.get(reverse("analyzer:batch_upload")).content.decode()
+def test_the_upload_page_has_the_file_field(member_client):
+    html = member_client.get(reverse("analyzer:batch_upload")).content.decode()
     assert 'type="file"' in html and 'enctype="multipart/form-data"' in html
 
 
 def test_an_upload_queues_a_task_and_returns_at_once(
-    client, fake_engine, django_capture_on_commit_callbacks
+    member, member_client, fake_engine, django_capture_on_commit_callbacks
 ):
     with django_capture_on_commit_callbacks(execute=True):
-        response = client.post(
+        response = member_client.post(
             reverse("analyzer:batch_upload"), {"file": upload("c.txt", "hello\nidiot\n")}
         )
     batch = Batch.objects.get()
     assert response.status_code == 302
     assert response.url == reverse("analyzer:batch_detail", args=[batch.pk])
     assert (batch.status, batch.total, batch.done) == (BatchStatus.QUEUED, 2, 0)
+    assert batch.owner == member
     task = DBTaskResult.objects.get()
     assert task.task_path == "analyzer.tasks.batch_analyze"
     assert batch.task_id == str(task.id)
     assert fake_engine.calls == [], "the web request analyzes nothing itself"
 
 
-def test_a_bad_upload_is_400_with_the_message_and_nothing_queued(client, fake_engine):
-    response = client.post(reverse("analyzer:batch_upload"), {"file": upload("c.pdf", "x")})
+def test_a_bad_upload_is_400_with_the_message_and_nothing_queued(member_client, fake_engine):
+    response = member_client.post(reverse("analyzer:batch_upload"), {"file": upload("c.pdf", "x")})
     assert response.status_code == 400
     assert "Upload a .txt or .csv file." in response.content.decode()
-    response = client.post(reverse("analyzer:batch_upload"), {"file": upload("c.txt", "")})
+    response = member_client.post(reverse("analyzer:batch_upload"), {"file": upload("c.txt", "")})
     assert response.status_code == 400
     assert Batch.objects.count() == 0 and DBTaskResult.objects.count() == 0
 
 
-def test_a_csv_upload_needs_a_column(client):
-    response = client.post(
+def test_a_csv_upload_needs_a_column(member_client):
+    response = member_client.post(
         reverse("analyzer:batch_upload"), {"file": upload("c.csv", "a\nb\n"), "column": ""}
     )
     assert "Name the column" in response.content.decode()
@@ -253,12 +254,16 @@ def test_a_running_batch_that_reports_in_time_is_left_alone(settings):
     assert tasks.batches_recover() == 0
 
 
-def test_a_failing_model_fails_the_batch_with_its_reason(fake_engine):
-    fake_engine.error = RuntimeError("out of memory")
+def test_a_failing_model_fails_the_batch_with_a_public_reason_and_logs_the_cause(
+    fake_engine, caplog
+):
+    fake_engine.error = RuntimeError("out of memory at 0xdeadbeef")
     batch = make_batch(["a"])
     batch_jobs.batch_run(batch_id=batch.pk)
     batch.refresh_from_db()
-    assert batch.status == BatchStatus.FAILED and "out of memory" in batch.error
+    assert batch.status == BatchStatus.FAILED and "The model failed" in batch.error
+    assert "0xdeadbeef" not in batch.error, "the batch page is public: no internals"
+    assert "0xdeadbeef" in caplog.text, "the cause is in the log"
     assert batch.items == []
 
 

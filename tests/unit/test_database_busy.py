@@ -151,7 +151,7 @@ def test_the_api_answers_a_busy_database_with_a_503_problem(client, fake_engine,
 
 
 def test_an_upload_on_a_busy_database_gives_503_and_stores_neither_batch_nor_task(
-    client, fake_engine, monkeypatch
+    admin_client, fake_engine, monkeypatch
 ):
     monkeypatch.setattr(db_retry, "WEB", db_retry.RetryPolicy(attempts=2, budget_seconds=5))
     record = DBTaskResult.objects.create
@@ -161,7 +161,9 @@ def test_an_upload_on_a_busy_database_gives_503_and_stores_neither_batch_nor_tas
         raise OperationalError("database is locked")
 
     monkeypatch.setattr(DBTaskResult.objects, "create", locked_when_queuing)
-    response = client.post(reverse("analyzer:batch_upload"), {"file": upload("c.txt", "a\nb\n")})
+    response = admin_client.post(
+        reverse("analyzer:batch_upload"), {"file": upload("c.txt", "a\nb\n")}
+    )
     assert response.status_code == 503
     assert response["Retry-After"] == str(db_retry.RETRY_AFTER_SECONDS)
     assert "The database is busy" in response.content.decode()

@@ -46,6 +46,32 @@ def test_an_unknown_runtime_stops_start_up():
     assert "TOXMON_RUNTIME must be one of auto, torch, onnx-int8, onnx-fp32" in result.stderr
 
 
+@pytest.mark.parametrize("name", ["TOXMON_FORM_RATE_LIMIT", "TOXMON_BATCH_RATE_LIMIT"])
+def test_a_malformed_rate_limit_stops_start_up(name):
+    result = settings_import(DJANGO_SECRET_KEY="k" * 50, **{name: "lots"})
+    assert result.returncode != 0
+    assert f'{name} must look like "30/minute"' in result.stderr
+
+
+def test_a_cache_that_is_not_redis_stops_start_up():
+    result = settings_import(DJANGO_SECRET_KEY="k" * 50, TOXMON_CACHE_URL="memcached://x")
+    assert result.returncode != 0
+    assert "TOXMON_CACHE_URL must be a redis://" in result.stderr
+
+
+def test_a_redis_url_counts_the_rate_limits_in_redis():
+    result = subprocess.run(
+        [sys.executable, "-c", "import toxmon.settings as s; print(s.CACHES['default'])"],
+        cwd=ROOT,
+        env={**os.environ, "DJANGO_SECRET_KEY": "k" * 50, "TOXMON_CACHE_URL": "redis://r:6379/0"},
+        capture_output=True,
+        text=True,
+    )
+    assert result.returncode == 0, result.stderr
+    assert "django.core.cache.backends.redis.RedisCache" in result.stdout
+    assert "redis://r:6379/0" in result.stdout
+
+
 def test_pages_carry_a_strict_content_security_policy(client, fake_engine):
     response = client.get(reverse("analyzer:analyze"))
     policy = response.headers["Content-Security-Policy"]

@@ -1,0 +1,1 @@
+"""Middleware that guards every request: body size, and a database that stays busy."""

@@ -24,7 +24,11 @@ def analyze(request: HttpRequest) -> HttpResponse:
         analysis = services.analysis_create(text=form.cleaned_data["text"])
     except services.PredictionFailed:
         return render(request, TEMPLATE, {"form": form, "unavailable": True}, status=503)
-    context: dict[str, object] = {"form": form, "analysis": analysis}
+    context: dict[str, object] = {
+        "form": form,
+        "analysis": analysis,
+        "language_check": services.language_check(analysis=analysis),
+    }
     if form.cleaned_data["explain"]:
         context.update(explanation_context(analysis))
     return render(request, TEMPLATE, context)

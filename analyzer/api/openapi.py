@@ -199,6 +199,23 @@ def openapi_document() -> dict[str, object]:
                         "top_label": {"type": "string"},
                         "max_score": score,
                         "windows": {"type": "integer", "minimum": 1},
+                        "language": {
+                            "type": "object",
+                            "required": ["detected", "covered"],
+                            "properties": {
+                                "detected": {
+                                    "type": "string",
+                                    "description": "ISO 639-1 code of the text's language; "
+                                    '"und" when it cannot be told.',
+                                },
+                                "covered": {
+                                    "type": ["boolean", "null"],
+                                    "description": "Whether the model was trained on that "
+                                    "language (true when undetermined); null for a model "
+                                    "whose languages toxmon does not know.",
+                                },
+                            },
+                        },
                         "spans": {
                             "type": "array",
                             "items": {"$ref": "#/components/schemas/Span"},

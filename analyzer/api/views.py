@@ -154,6 +154,7 @@ def result_json(analysis: Analysis, spans: list[explain.Span] | None) -> dict[st
         "top_label": analysis.top_label,
         "max_score": analysis.max_score,
         "windows": analysis.windows,
+        "language": services.language_check(analysis=analysis).as_dict(),
     }
     if spans is not None:
         result["spans"] = [span.as_dict() for span in spans]

@@ -89,3 +89,19 @@ def test_the_toxic_queryset_returns_only_toxic_analyses(fake_engine):
     analysis_create(text="hello")
     assert list(Analysis.objects.toxic().values_list("text", flat=True)) == ["idiot"]
     assert list(Analysis.objects.not_toxic().values_list("text", flat=True)) == ["hello"]
+
+
+def test_identity_mentions_never_make_the_verdict_or_the_top_label():
+    # unbiased-toxic-roberta scores "muslim" high for "I am a Muslim": a mention, not toxicity.
+    scores = {"toxicity": 0.03, "insult": 0.02, "muslim": 0.97, "female": 0.6}
+    judgement = judgement_from_scores(scores, threshold=0.5)
+    assert judgement.verdict == Verdict.NOT_TOXIC
+    assert (judgement.top_label, judgement.max_score) == ("toxicity", 0.03)
+
+
+def test_identity_rows_are_shown_but_never_flagged():
+    analysis = Analysis(scores={"toxicity": 0.7, "muslim": 0.9}, threshold=0.5)
+    toxicity, muslim = analysis.label_scores
+    assert (toxicity.flagged, toxicity.identity) == (True, False)
+    assert (muslim.flagged, muslim.identity) == (False, True)
+    assert analysis.has_identity_labels

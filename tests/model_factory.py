@@ -110,13 +110,13 @@ def frequent_words(
     A tokenizer trainer counts words, so a word repeated in proportion to its frequency trains
     pieces as a large corpus of that language would. wordfreq ranks the words; by Zipf's law the
     word of rank r makes about a tenth / r of a text (looking each frequency up takes minutes).
-    WORDS come first, as often as the commonest words. wordfreq's words are lower case; for a
+    WORDS come first, each as common as the hundredth word. wordfreq's words are lower case; for a
     cased tokenizer a fifth of each run is capitalised, as words that start a sentence are.
     """
     import wordfreq
 
     corpus_words = CORPUS_WORDS[size]
-    yield " ".join(word for word in WORDS for _ in range(corpus_words // 20))
+    yield " ".join(word for word in WORDS for _ in range(corpus_words // 1000))
     for language in languages:
         ranked = wordfreq.top_n_list(language, words_per_language)
         for rank, word in enumerate(ranked, start=1):

@@ -6,6 +6,7 @@ from analyzer.services import (
     analyses_build,
     analysis_create,
     judgement_from_scores,
+    language_check,
 )
 
 pytestmark = pytest.mark.django_db
@@ -105,3 +106,31 @@ def test_identity_rows_are_shown_but_never_flagged():
     assert (toxicity.flagged, toxicity.identity) == (True, False)
     assert (muslim.flagged, muslim.identity) == (False, True)
     assert analysis.has_identity_labels
+
+
+def test_batch_label_counts_leave_identity_mentions_out():
+    for scores in ({"toxicity": 0.9, "muslim": 0.9}, {"toxicity": 0.1, "muslim": 0.8}):
+        Analysis.objects.create(
+            text="t",
+            scores=scores,
+            verdict=Verdict.NOT_TOXIC,
+            top_label="toxicity",
+            max_score=scores["toxicity"],
+            threshold=0.5,
+            engine="torch",
+            model_name="unitary/unbiased-toxic-roberta",
+            latency_ms=1.0,
+        )
+    assert Analysis.objects.label_counts() == {"toxicity": 1}
+
+
+def test_the_offline_fallback_is_checked_as_an_english_model():
+    analysis = Analysis(
+        text="Niemand hat nach deiner Meinung gefragt, du Idiot.",
+        scores={"offensive": 0.4},
+        engine="profanity-check",
+        model_name="alt-profanity-check 1.9.1",
+    )
+    check = language_check(analysis=analysis)
+    assert (check.detected, check.covered, check.model_languages) == ("de", False, ("en",))
+    assert check.name == "German"

@@ -153,6 +153,20 @@ def test_auto_serves_the_int8_export_of_each_architecture(settings, tiny_models,
     assert not engine.fallback
 
 
+def test_each_hub_id_is_served_from_the_folder_fetch_model_names_for_it(
+    settings, tmp_path, tiny_models, arch
+):
+    hub_id = CHECKPOINTS[arch].hub_id
+    (tmp_path / hub_id.replace("/", "--")).symlink_to(tiny_models.exported(arch))
+    settings.TOXMON_MODEL = hub_id
+    settings.TOXMON_MODEL_DIR = tmp_path
+    settings.TOXMON_RUNTIME = "auto"
+    settings.TOXMON_REQUIRE_MODEL = True
+    engine = loader.engine_load()
+    assert (engine.model, engine.runtime) == (hub_id, "onnx-int8")
+    assert engine.labels == CHECKPOINTS[arch].labels
+
+
 @pytest.mark.django_db
 def test_the_results_page_shows_the_label_set_of_each_model(
     client, settings, fresh_classifier, tiny_models, arch

@@ -77,9 +77,13 @@ superuser: install $(SECRET_KEY_FILE)
 	$(WITH_SECRET) $(MANAGE) createsuperuser
 
 # A toxic-bert-shaped model with random weights, for trying the six-label table offline:
-# `make tiny-model && TOXMON_MODEL=models/tiny-toxic-bert make run`.
+# `make tiny-model && TOXMON_MODEL=models/tiny-toxic-bert make run`. ARCH=roberta or
+# ARCH=xlm-roberta builds one in the shape of the other Detoxify models.
+ARCH ?= bert
+TINY_MODEL_NAME = $(if $(filter roberta,$(ARCH)),tiny-unbiased-toxic-roberta,$(if $(filter xlm-roberta,$(ARCH)),tiny-multilingual-toxic-xlm-roberta,tiny-toxic-bert))
+
 tiny-model: install
-	$(BIN)/python -m tests.model_factory models/tiny-toxic-bert
+	$(BIN)/python -m tests.model_factory --arch $(ARCH) models/$(TINY_MODEL_NAME)
 
 test: install system-deps perspective-client lint
 	$(BIN)/pytest --junitxml=reports/junit.xml

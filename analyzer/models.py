@@ -7,12 +7,16 @@ from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from analyzer.checkpoints import is_identity_label
+
 
 @dataclass(frozen=True)
 class LabelScore:
     label: str
     score: float
     flagged: bool
+    # An identity the text mentions (unbiased-toxic-roberta), never flagged as toxic.
+    identity: bool = False
 
 
 class Verdict(models.TextChoices):
@@ -42,11 +46,12 @@ class AnalysisQuerySet(models.QuerySet):
         return self.filter(verdict=Verdict.NOT_TOXIC)
 
     def label_counts(self) -> dict[str, int]:
-        """Return, per label, how many analyses scored at or above their threshold."""
+        """Return, per toxicity label, how many analyses scored at or above their threshold."""
         counts: dict[str, int] = {}
         for scores, threshold in self.values_list("scores", "threshold").iterator():
             for label, score in scores.items():
-                counts[label] = counts.get(label, 0) + (score >= threshold)
+                if not is_identity_label(label):
+                    counts[label] = counts.get(label, 0) + (score >= threshold)
         return counts
 
 
@@ -213,11 +218,17 @@ class Analysis(models.Model):
 
     @property
     def label_scores(self) -> list[LabelScore]:
-        """Every label's score in the model's order, flagged at or above the threshold."""
-        return [
-            LabelScore(label=label, score=score, flagged=score >= self.threshold)
-            for label, score in self.scores.items()
-        ]
+        """Every label's score in the model's order; toxicity labels flagged at the threshold."""
+        rows = []
+        for label, score in self.scores.items():
+            identity = is_identity_label(label)
+            flagged = not identity and score >= self.threshold
+            rows.append(LabelScore(label=label, score=score, flagged=flagged, identity=identity))
+        return rows
+
+    @property
+    def has_identity_labels(self) -> bool:
+        return any(is_identity_label(label) for label in self.scores)
 
 
 class Feedback(models.Model):

@@ -1,4 +1,5 @@
-"""What toxmon does with a text: score it with the engine, decide the verdict, store it."""
+"""What toxmon does with a text: score it with the engine, decide the verdict, store it, and say
+whether the model that scored it reads its language."""
 
 import logging
 import time
@@ -7,10 +8,14 @@ from dataclasses import dataclass
 
 from django.conf import settings
 from django.db import transaction
+from django.utils.translation import get_language_info
 
 from analyzer import db_retry, metrics
+from analyzer.checkpoints import FALLBACK_LANGUAGES, is_identity_label, known_model
 from analyzer.engines import loader
 from analyzer.engines.base import Engine, ModelUnavailable, Prediction
+from analyzer.engines.runtime import Runtime
+from analyzer.languages import UNDETERMINED, language_covered, language_detect
 from analyzer.models import Analysis, Source, Verdict
 from analyzer.normalization import normalized
 
@@ -29,12 +34,19 @@ class Judgement:
 
 
 def judgement_from_scores(scores: Mapping[str, float], *, threshold: float) -> Judgement:
-    """Return the verdict: toxic when any label scores at or above the threshold."""
+    """Return the verdict: toxic when any toxicity label scores at or above the threshold.
+
+    Identity labels (unbiased-toxic-roberta's "muslim", "female" ...) say which identity a text
+    mentions, not that it is toxic, so they never make the verdict or the top label.
+    """
     if not scores:
         raise ValueError("no scores to judge")
+    toxicity = {label: score for label, score in scores.items() if not is_identity_label(label)}
+    if not toxicity:
+        raise ValueError("no toxicity labels to judge")
     # On a tie the label that comes first in the model's order wins, so verdicts are stable.
-    top_label = max(scores, key=lambda label: scores[label])
-    max_score = scores[top_label]
+    top_label = max(toxicity, key=lambda label: toxicity[label])
+    max_score = toxicity[top_label]
     verdict = Verdict.TOXIC if max_score >= threshold else Verdict.NOT_TOXIC
     return Judgement(verdict=verdict, top_label=top_label, max_score=max_score)
 
@@ -164,3 +176,49 @@ def analyses_insert(*, analyses: Sequence[Analysis]) -> None:
     """
     Analysis.objects.bulk_create(analyses)
     transaction.on_commit(lambda: metrics.analyses_stored(count=len(analyses)))
+
+
+def language_name(code: str) -> str:
+    """Return the English name of a language code ("de" -> "German"), or the code itself."""
+    try:
+        return str(get_language_info(code)["name"])
+    except KeyError:
+        return code
+
+
+@dataclass(frozen=True)
+class LanguageCheck:
+    """A text's language, and whether the model that scored it was trained on that language."""
+
+    detected: str  # ISO 639-1 code, or "und" when the detector cannot tell
+    covered: bool | None  # None: the model is none that toxmon knows the languages of
+    model_languages: tuple[str, ...] = ()
+
+    @property
+    def name(self) -> str:
+        return language_name(self.detected)
+
+    @property
+    def model_language_names(self) -> list[str]:
+        return [language_name(code) for code in self.model_languages]
+
+    def as_dict(self) -> dict[str, object]:
+        return {"detected": self.detected, "covered": self.covered}
+
+
+def language_check(*, analysis: Analysis) -> LanguageCheck:
+    """Tell whether the model that scored an analysis reads the language of its text."""
+    if analysis.engine == Runtime.PROFANITY_CHECK:
+        supported: tuple[str, ...] | None = FALLBACK_LANGUAGES
+    else:
+        known = known_model(model=analysis.model_name, labels=list(analysis.scores))
+        supported = known.languages if known is not None else None
+    detected = language_detect(text=analysis.text)
+    code = detected.code if detected.reliable else UNDETERMINED
+    if supported is None:
+        return LanguageCheck(detected=code, covered=None)
+    return LanguageCheck(
+        detected=code,
+        covered=language_covered(detected=detected, supported=supported),
+        model_languages=supported,
+    )

@@ -62,6 +62,7 @@ def analyze(request: HttpRequest) -> HttpResponse:
             windows=workload.work_estimate(texts=[text], explain_spans=max_spans)
         ):
             context["analysis"] = analysis = services.analysis_create(text=text)
+            context["language_check"] = services.language_check(analysis=analysis)
             if max_spans:
                 context.update(explanation_context(analysis, max_spans=max_spans))
     except services.PredictionFailed:

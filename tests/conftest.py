@@ -1,14 +1,18 @@
 """Fixtures shared by every kind of test."""
 
+import io
+import shutil
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 
 import pytest
 from django.core.cache import caches
+from django.core.management import call_command
+from django.test import override_settings
 
 from analyzer.engines import loader
 from analyzer.engines.base import Prediction
-from tests.model_factory import TOXIC_BERT_LABELS, build_bert
+from tests.model_factory import CHECKPOINTS, TOXIC_BERT_LABELS, build_model
 
 
 class FakeEngine:
@@ -67,10 +71,42 @@ def member_client(client, member):
     return client
 
 
+class TinyModels:
+    """Tiny Detoxify-shaped models, each built once per test run on first use, and exported."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+        self._built: dict[str, Path] = {}
+        self._exported: dict[str, Path] = {}
+
+    def folder(self, arch: str) -> Path:
+        """Return the model of this architecture (bert, roberta, xlm-roberta), without export."""
+        if arch not in self._built:
+            name = "tiny-" + CHECKPOINTS[arch].hub_id.split("/")[1]
+            self._built[arch] = build_model(self.root / "built" / name, arch=arch)
+        return self._built[arch]
+
+    def exported(self, arch: str) -> Path:
+        """Return a copy of the model with the ONNX export `fetch_model` writes beside it."""
+        if arch not in self._exported:
+            source = self.folder(arch)
+            copy = self.root / "exported" / source.name
+            shutil.copytree(source, copy)
+            with override_settings(TOXMON_MODEL=str(copy)):
+                call_command("fetch_model", stdout=io.StringIO())
+            self._exported[arch] = copy
+        return self._exported[arch]
+
+
 @pytest.fixture(scope="session")
-def tiny_model_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+def tiny_models(tmp_path_factory: pytest.TempPathFactory) -> TinyModels:
+    return TinyModels(tmp_path_factory.mktemp("tiny-models"))
+
+
+@pytest.fixture(scope="session")
+def tiny_model_dir(tiny_models: TinyModels) -> Path:
     """A toxic-bert-shaped BERT with random weights, built once per test run."""
-    return build_bert(tmp_path_factory.mktemp("tiny-toxic-bert"))
+    return tiny_models.folder("bert")
 
 
 @pytest.fixture

@@ -116,6 +116,7 @@ def analyze(request: HttpRequest, payload: AnalyzeRequest) -> dict[str, Any]:
             "top_label": analysis.top_label,
             "max_score": analysis.max_score,
             "windows": analysis.windows,
+            "language": services.language_check(analysis=analysis).as_dict(),
         }
         if spans is not None:
             result["spans"] = [span.as_dict() for span in spans[index]]

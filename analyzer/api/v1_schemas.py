@@ -77,6 +77,16 @@ class SpanOut(Schema):
     )
 
 
+class LanguageOut(Schema):
+    detected: str = Field(
+        description='ISO 639-1 code of the text\'s language; "und" when it cannot be told.'
+    )
+    covered: bool | None = Field(
+        description="Whether the model was trained on that language (true when undetermined); "
+        "null for a model whose languages toxmon does not know."
+    )
+
+
 class ResultOut(Schema):
     id: int | None = Field(description="The stored analysis; null when store is false.")
     scores: dict[str, Score] = Field(description="Every label of the engine with its score.")
@@ -84,6 +94,7 @@ class ResultOut(Schema):
     top_label: str
     max_score: Score
     windows: int = Field(ge=1)
+    language: LanguageOut
     spans: list[SpanOut] = Field(
         default_factory=list,
         description="Only with explain: each word and its contribution.",

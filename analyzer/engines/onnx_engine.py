@@ -16,7 +16,7 @@ from tokenizers import Encoding, Tokenizer
 from analyzer.engines.base import BatchLimits, WindowedEngine
 from analyzer.engines.onnx_layout import FP32_FILE, INT8_FILE, METADATA_FILE, TOKENIZER_FILE
 from analyzer.engines.runtime import Runtime
-from analyzer.windows import window_spans
+from analyzer.windows import RETOKENIZE_SLACK, window_spans
 
 MODEL_FILES = {Runtime.ONNX_INT8: INT8_FILE, Runtime.ONNX_FP32: FP32_FILE}
 
@@ -43,12 +43,15 @@ class OnnxEngine(WindowedEngine):
         # tokenizer is never changed after this, so request threads may share it.
         self.tokenizer.no_truncation()
         self.tokenizer.no_padding()
+        # Each tokenizer adds its own special tokens ([CLS] [SEP]; <s> </s>) to every window.
         self.max_tokens = metadata["max_length"] - self.tokenizer.num_special_tokens_to_add(False)
+        # RoBERTa pads with 1, BERT with 0; RoBERTa's positions skip its padding id, so padding
+        # with any other id would shift them.
         self.pad_token_id = metadata["pad_token_id"]
 
         options = onnxruntime.SessionOptions()
         options.intra_op_num_threads = intra_op_threads  # 0: one thread per core
-        # BERT is one chain of layers: nothing for a second pool to run in parallel.
+        # An encoder is one chain of layers: nothing for a second pool to run in parallel.
         options.inter_op_num_threads = 1
         options.execution_mode = onnxruntime.ExecutionMode.ORT_SEQUENTIAL
         options.graph_optimization_level = onnxruntime.GraphOptimizationLevel.ORT_ENABLE_ALL
@@ -59,6 +62,7 @@ class OnnxEngine(WindowedEngine):
             sess_options=options,
             providers=["CPUExecutionProvider"],
         )
+        # RoBERTa and XLM-R take no token_type_ids: feed only what the graph asks for.
         self.input_names = {model_input.name for model_input in self.session.get_inputs()}
         super().__init__(batch=batch)
 
@@ -66,7 +70,7 @@ class OnnxEngine(WindowedEngine):
         encoding = self.tokenizer.encode(text, add_special_tokens=False)
         if len(encoding.ids) <= self.max_tokens:
             return [self.tokenizer.post_process(encoding)]
-        spans = window_spans(encoding.offsets, max_tokens=self.max_tokens)
+        spans = window_spans(encoding.offsets, max_tokens=self.max_tokens - RETOKENIZE_SLACK)
         windows = []
         for start, end in spans:
             piece = self.tokenizer.encode(text[start:end], add_special_tokens=False)
@@ -81,21 +85,18 @@ class OnnxEngine(WindowedEngine):
         # Padded to the longest window of this batch only: cost grows with every padded token.
         longest = max(len(window.ids) for window in windows)
         shape = (len(windows), longest)
-        input_ids = np.full(shape, self.pad_token_id, dtype=np.int64)
-        attention_mask = np.zeros(shape, dtype=np.int64)
-        token_type_ids = np.zeros(shape, dtype=np.int64)
+        feed = {
+            "input_ids": np.full(shape, self.pad_token_id, dtype=np.int64),
+            "attention_mask": np.zeros(shape, dtype=np.int64),
+        }
+        if "token_type_ids" in self.input_names:
+            feed["token_type_ids"] = np.zeros(shape, dtype=np.int64)
         for row, window in enumerate(windows):
             length = len(window.ids)
-            input_ids[row, :length] = window.ids
-            attention_mask[row, :length] = 1
-            token_type_ids[row, :length] = window.type_ids
-        feed = {
-            "input_ids": input_ids,
-            "attention_mask": attention_mask,
-            "token_type_ids": token_type_ids,
-        }
-        [logits] = self.session.run(
-            ["logits"], {name: value for name, value in feed.items() if name in self.input_names}
-        )
+            feed["input_ids"][row, :length] = window.ids
+            feed["attention_mask"][row, :length] = 1
+            if "token_type_ids" in feed:
+                feed["token_type_ids"][row, :length] = window.type_ids
+        [logits] = self.session.run(["logits"], feed)
         scores: list[list[float]] = (1.0 / (1.0 + np.exp(-logits.astype(np.float64)))).tolist()
         return scores

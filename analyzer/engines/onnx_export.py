@@ -6,6 +6,11 @@ attention, GELU and layer norms into single kernels, and `quantize_dynamic` for 
 result lies in `<model folder>/onnx/` beside a `tokenizer.json` and `export.json` (labels,
 lengths; onnx_layout.py names them), so serving needs neither torch nor transformers. This
 module imports torch: it runs in `fetch_model`, never in the server.
+
+BERT, RoBERTa and XLM-R export alike. The graph takes the inputs the model's tokenizer makes
+(RoBERTa and XLM-R have no token_type_ids), and all three go through the optimizer's "bert"
+fusions: onnxruntime has no "roberta" model type, and its BERT fusions match RoBERTa's layers
+(attention, GELU, skip layer norms); only BERT's embedding has a fused kernel of its own.
 """
 
 import json
@@ -25,8 +30,10 @@ from analyzer.engines.onnx_layout import (
     export_is_complete,
     onnx_folder,
 )
+from analyzer.windows import model_max_tokens
 
 OPSET = 17
+# The inputs an encoder classifier may take, in the order the graph lists them.
 INPUT_NAMES = ("input_ids", "attention_mask", "token_type_ids")
 
 
@@ -72,11 +79,11 @@ def _export_into(model_folder: Path, folder: Path, *, log: Callable[[str], None]
 
     raw = folder / "model.raw.onnx"
     sample = tokenizer(["an example text", "a longer example text to trace"], padding=True)
-    inputs = tuple(
-        torch.tensor(sample[name] if name in sample else [[0] * len(sample["input_ids"][0])] * 2)
-        for name in INPUT_NAMES
-    )
-    dynamic_axes = {name: {0: "batch", 1: "sequence"} for name in INPUT_NAMES}
+    # Only what the tokenizer makes: a RoBERTa traced with token_type_ids would demand them.
+    # The forward methods take these three first, in this order, so they can go by position.
+    input_names = [name for name in INPUT_NAMES if name in sample]
+    inputs = tuple(torch.tensor(sample[name]) for name in input_names)
+    dynamic_axes = {name: {0: "batch", 1: "sequence"} for name in input_names}
     dynamic_axes["logits"] = {0: "batch"}
     log(f"Exporting {model_folder} to ONNX (opset {OPSET}) ...")
     # The tracer warns about the legacy exporter and constant mask shapes; both are expected
@@ -87,7 +94,7 @@ def _export_into(model_folder: Path, folder: Path, *, log: Callable[[str], None]
             model,
             inputs,
             str(raw),
-            input_names=list(INPUT_NAMES),
+            input_names=input_names,
             output_names=["logits"],
             dynamic_axes=dynamic_axes,
             opset_version=OPSET,
@@ -99,7 +106,7 @@ def _export_into(model_folder: Path, folder: Path, *, log: Callable[[str], None]
     log("Fusing attention, GELU and layer norms ...")
     optimized = optimize_model(
         str(raw),
-        model_type="bert",
+        model_type="bert",  # RoBERTa and XLM-R too: see the module's docstring
         num_heads=config.num_attention_heads,
         hidden_size=config.hidden_size,
     )
@@ -124,11 +131,18 @@ def _export_into(model_folder: Path, folder: Path, *, log: Callable[[str], None]
     finally:
         logging.disable(previous_disable)
 
-    max_positions = min(tokenizer.model_max_length, config.max_position_embeddings)
+    max_length = model_max_tokens(
+        model_type=config.model_type,
+        max_position_embeddings=config.max_position_embeddings,
+        pad_token_id=config.pad_token_id,
+        tokenizer_max_length=tokenizer.model_max_length,
+    )
     metadata = {
         "format_version": FORMAT_VERSION,
+        "model_type": config.model_type,
         "labels": [config.id2label[index] for index in range(config.num_labels)],
-        "max_length": max_positions,
+        "inputs": input_names,
+        "max_length": max_length,
         "pad_token_id": tokenizer.pad_token_id,
         "opset": OPSET,
         "fused": {name: count for name, count in fused.items() if count},

@@ -12,8 +12,9 @@ FP32_FILE = "model.onnx"
 INT8_FILE = "model.int8.onnx"
 METADATA_FILE = "export.json"
 TOKENIZER_FILE = "tokenizer.json"
-# The layout of these files; a folder exported by an older layout is exported again.
-FORMAT_VERSION = 1
+# The layout of these files; a folder exported by an older layout is exported again. Version 2:
+# export.json's max_length counts RoBERTa's positions from its padding id (512, not 514).
+FORMAT_VERSION = 2
 
 
 def onnx_folder(model_folder: Path) -> Path:

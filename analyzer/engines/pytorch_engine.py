@@ -10,14 +10,14 @@ from typing import Any
 
 from analyzer.engines.base import BatchLimits, WindowedEngine
 from analyzer.engines.runtime import Runtime
-from analyzer.windows import window_spans
+from analyzer.windows import RETOKENIZE_SLACK, model_max_tokens, window_spans
 
 # Texts per forward pass: enough to use both cores, small enough to keep padding waste low.
 PIPELINE_BATCH_SIZE = 8
 
 
 class TorchEngine(WindowedEngine):
-    """toxic-bert (or any multi-label text classifier) through a transformers pipeline."""
+    """A Detoxify model (or any multi-label text classifier) through a transformers pipeline."""
 
     runtime = Runtime.TORCH
 
@@ -50,8 +50,16 @@ class TorchEngine(WindowedEngine):
         self.tokenizer = self.pipeline.tokenizer
         # Each tokenizer adds its own special tokens ([CLS] [SEP] for BERT, <s> </s> for RoBERTa).
         self.special_tokens = self.tokenizer.num_special_tokens_to_add()
-        model_positions = min(self.tokenizer.model_max_length, config.max_position_embeddings)
-        self.max_tokens = model_positions - self.special_tokens
+        window_tokens = model_max_tokens(
+            model_type=config.model_type,
+            max_position_embeddings=config.max_position_embeddings,
+            pad_token_id=config.pad_token_id,
+            tokenizer_max_length=self.tokenizer.model_max_length,
+        )
+        # The pipeline truncates to this, so no window, however it re-tokenizes, runs past
+        # RoBERTa's position table (whose hub tokenizer sets no maximum).
+        self.tokenizer.model_max_length = window_tokens
+        self.max_tokens = window_tokens - self.special_tokens
         # The Rust tokenizer refuses concurrent use ("Already borrowed"): the transformers
         # wrapper reconfigures it on every call, so cutting windows and scoring take turns.
         self._tokenizer_lock = threading.Lock()
@@ -67,9 +75,9 @@ class TorchEngine(WindowedEngine):
                 text, add_special_tokens=False, return_offsets_mapping=True, verbose=False
             )
         offsets = encoding["offset_mapping"]
-        spans = window_spans(offsets, max_tokens=self.max_tokens)
-        if len(spans) <= 1:
+        if len(offsets) <= self.max_tokens:
             return [(text, len(offsets) + self.special_tokens)]
+        spans = window_spans(offsets, max_tokens=self.max_tokens - RETOKENIZE_SLACK)
         window_tokens = self.max_tokens + self.special_tokens
         return [(text[start:end], window_tokens) for start, end in spans]
 

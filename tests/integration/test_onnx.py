@@ -9,7 +9,6 @@ from pathlib import Path
 import onnx
 import pytest
 from django.core.management import call_command
-from django.test import override_settings
 
 from analyzer import metrics
 from analyzer.engines import loader
@@ -35,13 +34,9 @@ FP32_TOLERANCE = 1e-4
 
 
 @pytest.fixture(scope="module")
-def exported_dir(tiny_model_dir, tmp_path_factory) -> Path:
+def exported_dir(tiny_models) -> Path:
     """A copy of the tiny model, exported by `fetch_model` (the shared one stays torch-only)."""
-    model_dir = tmp_path_factory.mktemp("exported") / "tiny-toxic-bert"
-    shutil.copytree(tiny_model_dir, model_dir)
-    with override_settings(TOXMON_MODEL=str(model_dir)):
-        call_command("fetch_model")
-    return model_dir
+    return tiny_models.exported("bert")
 
 
 @pytest.fixture(scope="module")

@@ -194,3 +194,22 @@ def test_the_openapi_document_is_3_1_and_describes_every_status(client):
     responses = document["paths"]["/api/v1/analyze"]["post"]["responses"]
     assert {"200", "400", "401", "413", "415", "422", "429", "503"} <= set(responses)
     assert "Retry-After" in responses["429"]["headers"]
+
+
+def test_each_result_says_its_language_and_whether_the_model_covers_it(client, fake_engine, key):
+    texts = ["You are a complete idiot, everyone knows it.", "Du bist ein Idiot, das wissen alle."]
+    response = post(client, {"texts": texts, "store": False}, key=key)
+    english, german = response.json()["results"]
+    assert english["language"] == {"detected": "en", "covered": True}
+    assert german["language"] == {"detected": "de", "covered": False}
+
+
+def test_a_model_toxmon_does_not_know_reports_the_language_but_not_its_coverage(
+    client, fake_engine, key
+):
+    fake_engine.model = "someone/else"
+    fake_engine.labels = ("hateful", "spam")
+    fake_engine.scores = lambda text: {"hateful": 0.1, "spam": 0.2}
+    response = post(client, {"texts": ["Du bist ein Idiot, das wissen alle."]}, key=key)
+    [result] = response.json()["results"]
+    assert result["language"] == {"detected": "de", "covered": None}

@@ -13,6 +13,7 @@ SCHEMAS = [
     v1_schemas.AnalyzeResponse,
     v1_schemas.ResultOut,
     v1_schemas.SpanOut,
+    v1_schemas.LanguageOut,
     v1_schemas.Problem,
 ]
 

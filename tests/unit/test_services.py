@@ -6,6 +6,7 @@ from analyzer.services import (
     analyses_build,
     analysis_create,
     judgement_from_scores,
+    language_check,
 )
 
 pytestmark = pytest.mark.django_db
@@ -104,3 +105,47 @@ def test_a_clean_text_is_stored_as_not_normalized(fake_engine):
     analysis = analysis_create(text="Have a nice day")
     assert fake_engine.calls == [["Have a nice day"]]
     assert Analysis.objects.get(pk=analysis.pk).normalized is False
+
+
+def test_identity_mentions_never_make_the_verdict_or_the_top_label():
+    # unbiased-toxic-roberta scores "muslim" high for "I am a Muslim": a mention, not toxicity.
+    scores = {"toxicity": 0.03, "insult": 0.02, "muslim": 0.97, "female": 0.6}
+    judgement = judgement_from_scores(scores, threshold=0.5)
+    assert judgement.verdict == Verdict.NOT_TOXIC
+    assert (judgement.top_label, judgement.max_score) == ("toxicity", 0.03)
+
+
+def test_identity_rows_are_shown_but_never_flagged():
+    analysis = Analysis(scores={"toxicity": 0.7, "muslim": 0.9}, threshold=0.5)
+    toxicity, muslim = analysis.label_scores
+    assert (toxicity.flagged, toxicity.identity) == (True, False)
+    assert (muslim.flagged, muslim.identity) == (False, True)
+    assert analysis.has_identity_labels
+
+
+def test_batch_label_counts_leave_identity_mentions_out():
+    for scores in ({"toxicity": 0.9, "muslim": 0.9}, {"toxicity": 0.1, "muslim": 0.8}):
+        Analysis.objects.create(
+            text="t",
+            scores=scores,
+            verdict=Verdict.NOT_TOXIC,
+            top_label="toxicity",
+            max_score=scores["toxicity"],
+            threshold=0.5,
+            engine="torch",
+            model_name="unitary/unbiased-toxic-roberta",
+            latency_ms=1.0,
+        )
+    assert Analysis.objects.label_counts() == {"toxicity": 1}
+
+
+def test_the_offline_fallback_is_checked_as_an_english_model():
+    analysis = Analysis(
+        text="Niemand hat nach deiner Meinung gefragt, du Idiot.",
+        scores={"offensive": 0.4},
+        engine="profanity-check",
+        model_name="alt-profanity-check 1.9.1",
+    )
+    check = language_check(analysis=analysis)
+    assert (check.detected, check.covered, check.model_languages) == ("de", False, ("en",))
+    assert check.name == "German"

@@ -136,3 +136,18 @@ def test_a_disguised_text_is_caught_and_the_page_says_it_was_normalized(client, 
     assert 'data-verdict="toxic"' in html
     assert 'data-normalized="true"' in html
     assert spaced in html, "the text is shown as sent"
+
+
+def test_a_text_in_a_language_the_model_does_not_read_gets_a_visible_note(client, fake_engine):
+    # The fake engine has toxic-bert's labels, so it is taken for toxic-bert: English only.
+    response = client.post(ANALYZE_URL, {"text": "Du bist ein Idiot, das wissen hier alle."})
+    html = response.content.decode()
+    assert 'class="language-note"' in html
+    assert 'data-language="de"' in html
+    words = " ".join(html.split())
+    assert "looks German" in words and "trained on English only" in words
+
+
+def test_an_english_text_gets_no_language_note(client, fake_engine):
+    response = client.post(ANALYZE_URL, {"text": "You are a complete idiot, everyone knows it."})
+    assert 'class="language-note"' not in response.content.decode()

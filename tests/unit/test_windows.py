@@ -2,7 +2,7 @@ import itertools
 
 import pytest
 
-from analyzer.windows import max_over_windows, window_spans
+from analyzer.windows import max_over_windows, model_max_tokens, window_spans
 
 
 def offsets_of(words: list[str]) -> list[tuple[int, int]]:
@@ -63,3 +63,42 @@ def test_each_label_takes_its_maximum_over_the_windows():
 def test_merging_nothing_is_an_error():
     with pytest.raises(ValueError):
         max_over_windows([])
+
+
+def test_bert_holds_as_many_tokens_as_its_position_table():
+    assert (
+        model_max_tokens(
+            model_type="bert",
+            max_position_embeddings=512,
+            pad_token_id=0,
+            tokenizer_max_length=512,
+        )
+        == 512
+    )
+
+
+@pytest.mark.parametrize("model_type", ["roberta", "xlm-roberta"])
+def test_roberta_positions_start_after_the_padding_id_so_514_rows_hold_512_tokens(model_type):
+    # Hub tokenizers without model_max_length report 10^30: the config must set the limit.
+    unset = int(1e30)
+    assert (
+        model_max_tokens(
+            model_type=model_type,
+            max_position_embeddings=514,
+            pad_token_id=1,
+            tokenizer_max_length=unset,
+        )
+        == 512
+    )
+
+
+def test_a_tokenizer_that_asks_for_fewer_tokens_than_the_model_holds_is_obeyed():
+    assert (
+        model_max_tokens(
+            model_type="roberta",
+            max_position_embeddings=514,
+            pad_token_id=1,
+            tokenizer_max_length=256,
+        )
+        == 256
+    )

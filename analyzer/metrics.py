@@ -10,7 +10,7 @@ from collections.abc import Sequence
 
 from prometheus_client import Counter, Gauge, Histogram
 
-from analyzer.models import Verdict
+from analyzer.models import Action, ReviewDecision, Verdict
 
 # Latency buckets from a fast ONNX batch (~10 ms) to a slow 512-token torch window (seconds).
 LATENCY_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
@@ -24,6 +24,18 @@ INFERENCE_SECONDS = Histogram(
     buckets=LATENCY_BUCKETS,
 )
 TEXTS_ANALYZED = Counter("toxmon_texts_analyzed_total", "Texts scored, by verdict.", ["verdict"])
+TEXT_ACTIONS = Counter(
+    "toxmon_text_actions_total",
+    "Texts scored, by the action their label policy decided (allow, review, block).",
+    ["action"],
+)
+REVIEWS = Counter("toxmon_reviews_total", "Reviewers' decisions, by decision.", ["decision"])
+WEBHOOK_ATTEMPTS = Counter(
+    "toxmon_webhook_attempts_total",
+    "Webhook delivery attempts, by outcome (delivered, retried, failed).",
+    ["outcome"],
+)
+WEBHOOK_OUTCOMES = ("delivered", "retried", "failed")
 LABEL_SCORE = Histogram(
     "toxmon_label_score", "Scores given to texts, by label.", ["label"], buckets=SCORE_BUCKETS
 )
@@ -57,6 +69,12 @@ PREDICTION_FAILURES = Counter(
 # Series that exist at 0 from the start, so rates and ratios over them are 0, not missing.
 for verdict in Verdict.values:
     TEXTS_ANALYZED.labels(verdict=verdict)
+for action in Action.values:
+    TEXT_ACTIONS.labels(action=action)
+for decision in ReviewDecision.values:
+    REVIEWS.labels(decision=decision)
+for outcome in WEBHOOK_OUTCOMES:
+    WEBHOOK_ATTEMPTS.labels(outcome=outcome)
 
 
 def engine_loaded(
@@ -80,9 +98,12 @@ def prediction_observed(
     verdicts: Sequence[str],
     scores: Sequence[dict[str, float]],
     windows: Sequence[int],
+    actions: Sequence[str],
 ) -> None:
     """Record one successful call of the engine."""
     INFERENCE_SECONDS.labels(engine=engine).observe(seconds)
+    for action in actions:
+        TEXT_ACTIONS.labels(action=action).inc()
     for verdict, text_scores, text_windows in zip(verdicts, scores, windows, strict=True):
         TEXTS_ANALYZED.labels(verdict=verdict).inc()
         WINDOWS_PER_TEXT.observe(text_windows)
@@ -98,3 +119,13 @@ def prediction_failed(*, engine: str) -> None:
 def analyses_stored(*, count: int) -> None:
     """Record analyses committed to the database."""
     ANALYSES_STORED.inc(count)
+
+
+def reviews_recorded(*, decision: str, count: int) -> None:
+    """Record reviewers' decisions committed to the database."""
+    REVIEWS.labels(decision=decision).inc(count)
+
+
+def webhook_attempted(*, outcome: str) -> None:
+    """Record one webhook delivery attempt: delivered, retried (later) or failed (for good)."""
+    WEBHOOK_ATTEMPTS.labels(outcome=outcome).inc()

@@ -1,4 +1,5 @@
-"""What toxmon does with a text: score it with the engine, decide the verdict, store it."""
+"""What toxmon does with a text: score it with the engine, decide the verdict and the action of
+the label policy, store it (and queue the webhooks it calls for)."""
 
 import logging
 import time
@@ -8,10 +9,11 @@ from dataclasses import dataclass
 from django.conf import settings
 from django.db import transaction
 
-from analyzer import metrics
+from analyzer import metrics, policies, webhooks
 from analyzer.engines import loader
 from analyzer.engines.base import Engine, ModelUnavailable, Prediction
-from analyzer.models import Analysis, Source, Verdict
+from analyzer.models import Action, Analysis, Source, Verdict
+from analyzer.policies import Policy
 
 logger = logging.getLogger(__name__)
 
@@ -38,6 +40,31 @@ def judgement_from_scores(scores: Mapping[str, float], *, threshold: float) -> J
     return Judgement(verdict=verdict, top_label=top_label, max_score=max_score)
 
 
+@dataclass(frozen=True)
+class ActionDecision:
+    action: str
+    # The labels at or above their review threshold: what made the action.
+    labels: tuple[str, ...]
+
+
+def action_from_scores(scores: Mapping[str, float], *, policy: Policy) -> ActionDecision:
+    """Return the strictest action any label's score reaches under the policy."""
+    blocking = []
+    reviewing = []
+    for label, score in scores.items():
+        thresholds = policy.for_label(label)
+        if score >= thresholds.block:
+            blocking.append(label)
+        elif score >= thresholds.review:
+            reviewing.append(label)
+    labels = tuple(label for label in scores if label in blocking or label in reviewing)
+    if blocking:
+        return ActionDecision(action=Action.BLOCK, labels=labels)
+    if reviewing:
+        return ActionDecision(action=Action.REVIEW, labels=labels)
+    return ActionDecision(action=Action.ALLOW, labels=())
+
+
 def texts_predict(*, texts: Sequence[str]) -> tuple[Engine, list[Prediction], float]:
     """Score the texts in one engine call; return the engine, its predictions and the seconds.
 
@@ -62,9 +89,11 @@ def analyses_build(*, texts: Sequence[str], source: str = Source.FORM) -> list[A
     """Score the texts in one engine call and return validated, unsaved analyses."""
     engine, predictions, seconds = texts_predict(texts=texts)
     threshold = settings.TOXMON_THRESHOLD
+    policy = policies.policy_current(labels=engine.labels)
     analyses = []
     for text, prediction in zip(texts, predictions, strict=True):
         judgement = judgement_from_scores(prediction.scores, threshold=threshold)
+        decision = action_from_scores(prediction.scores, policy=policy)
         analysis = Analysis(
             text=text,
             scores=prediction.scores,
@@ -77,6 +106,8 @@ def analyses_build(*, texts: Sequence[str], source: str = Source.FORM) -> list[A
             latency_ms=round(seconds * 1000, 2),
             windows=prediction.windows,
             source=source,
+            action=decision.action,
+            policy_version=policy.row,
         )
         analysis.full_clean()
         analyses.append(analysis)
@@ -86,6 +117,7 @@ def analyses_build(*, texts: Sequence[str], source: str = Source.FORM) -> list[A
         verdicts=[analysis.verdict for analysis in analyses],
         scores=[prediction.scores for prediction in predictions],
         windows=[prediction.windows for prediction in predictions],
+        actions=[analysis.action for analysis in analyses],
     )
     return analyses
 
@@ -112,7 +144,10 @@ def analyses_save(*, analyses: Sequence[Analysis]) -> None:
 def analyses_insert(*, analyses: Sequence[Analysis]) -> None:
     """Insert analyses inside the caller's transaction; counted once it commits.
 
-    Every stored analysis goes through here, so the stored count is kept in one place.
+    Every stored analysis goes through here, so the stored count is kept in one place, and so
+    are the webhooks: their deliveries are written in the same transaction and queued after it.
     """
     Analysis.objects.bulk_create(analyses)
+    delivery_ids = webhooks.deliveries_create(analyses=analyses)
     transaction.on_commit(lambda: metrics.analyses_stored(count=len(analyses)))
+    webhooks.deliveries_enqueue_on_commit(delivery_ids=delivery_ids)

@@ -63,9 +63,11 @@ def sample(name: str, **labels: str) -> float:
     return REGISTRY.get_sample_value(name, labels) or 0.0
 
 
-def test_a_prediction_is_counted_by_verdict_label_and_engine():
+def test_a_prediction_is_counted_by_verdict_action_label_and_engine():
     before = {
         "toxic": sample("toxmon_texts_analyzed_total", verdict="toxic"),
+        "review": sample("toxmon_text_actions_total", action="review"),
+        "block": sample("toxmon_text_actions_total", action="block"),
         "not_toxic": sample("toxmon_texts_analyzed_total", verdict="not_toxic"),
         "insult": sample("toxmon_label_score_count", label="insult"),
         "latency": sample("toxmon_inference_duration_seconds_count", engine="unit-test"),
@@ -78,9 +80,12 @@ def test_a_prediction_is_counted_by_verdict_label_and_engine():
         verdicts=["toxic", "not_toxic", "toxic"],
         scores=[{"insult": 0.9}, {"insult": 0.1}, {"insult": 0.7}],
         windows=[1, 3, 1],
+        actions=["block", "allow", "review"],
     )
 
     assert sample("toxmon_texts_analyzed_total", verdict="toxic") == before["toxic"] + 2
+    assert sample("toxmon_text_actions_total", action="review") == before["review"] + 1
+    assert sample("toxmon_text_actions_total", action="block") == before["block"] + 1
     assert sample("toxmon_texts_analyzed_total", verdict="not_toxic") == before["not_toxic"] + 1
     assert sample("toxmon_label_score_count", label="insult") == before["insult"] + 3
     assert (

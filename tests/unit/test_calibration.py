@@ -47,7 +47,7 @@ def test_nothing_flagged_has_no_precision_and_nothing_right_has_no_recall():
 
 
 def test_the_curve_has_a_point_per_distinct_score_from_high_to_low():
-    curve = pr_curve(REVIEWS + [Sample(0.60, False)])
+    curve = pr_curve([*REVIEWS, Sample(0.60, False)])
     thresholds = [point.threshold for point in curve]
     assert thresholds == sorted(set(thresholds), reverse=True)
     assert len(curve) == 10

@@ -100,22 +100,22 @@ def labels_add(*, labels: Sequence[str]) -> PolicyVersion:
     Two workers meeting a new engine at once may both store a version; the two are the same.
     """
     defaults = default_thresholds()
+    known = set(LabelPolicy.objects.filter(label__in=labels).values_list("label", flat=True))
     added = []
     for label in labels:
+        if label in known:
+            continue
         try:
+            # The INSERT is the transaction's first statement, so SQLite takes its write lock
+            # at once (waiting for other writers) instead of failing to upgrade a read lock.
             with transaction.atomic():
-                _, created = LabelPolicy.objects.get_or_create(
-                    label=label,
-                    defaults={
-                        "review_threshold": defaults.review,
-                        "block_threshold": defaults.block,
-                    },
-                )
+                LabelPolicy(
+                    label=label, review_threshold=defaults.review, block_threshold=defaults.block
+                ).save()
         except IntegrityError:
             # Another worker added it at the same moment; theirs stands.
-            created = False
-        if created:
-            added.append(label)
+            continue
+        added.append(label)
     reason = f"Added {', '.join(added)} at the default thresholds" if added else "Labels joined"
     return version_create(reason=reason, user=None)
 
@@ -139,21 +139,23 @@ def policy_change(
 ) -> PolicyVersion:
     """Set one label's thresholds, recording who and why, and return the new policy version."""
     global _cached
+    policy = LabelPolicy.objects.get(label=label)
+    old = Thresholds(review=policy.review_threshold, block=policy.block_threshold)
+    policy.review_threshold = review_threshold
+    policy.block_threshold = block_threshold
+    policy.updated_at = timezone.now()
+    policy.full_clean()
+    # django-simple-history stores these with the history record.
+    policy._history_user = user  # type: ignore[attr-defined]
+    policy._change_reason = reason[:100]  # type: ignore[attr-defined]
+    summary = (
+        f"{label}: review {old.review:g} → {review_threshold:g}, "
+        f"block {old.block:g} → {block_threshold:g}"
+    )
     with transaction.atomic():
-        policy = LabelPolicy.objects.select_for_update().get(label=label)
-        old = Thresholds(review=policy.review_threshold, block=policy.block_threshold)
-        policy.review_threshold = review_threshold
-        policy.block_threshold = block_threshold
-        policy.updated_at = timezone.now()
-        policy.full_clean()
-        # django-simple-history stores these with the history record.
-        policy._history_user = user  # type: ignore[attr-defined]
-        policy._change_reason = reason[:100]  # type: ignore[attr-defined]
+        # The UPDATE comes first, so SQLite takes the write lock at once; the snapshot below is
+        # then read inside the same write, so it holds this change and no half of another.
         policy.save()
-        summary = (
-            f"{label}: review {old.review:g} → {review_threshold:g}, "
-            f"block {old.block:g} → {block_threshold:g}"
-        )
         version = version_create(reason=f"{summary}. {reason}" if reason else summary, user=user)
     _cached = None
     return version

@@ -309,7 +309,8 @@ def suggestion_apply(request: HttpRequest) -> HttpResponse:
         return HttpResponseRedirect(back)
     messages.success(
         request,
-        f"{policy.label}: {data['kind']} threshold set to {data['threshold']:.1%} ({version}).",
+        f"The {data['kind']} threshold of {policy.label} is now {data['threshold']:.1%} "
+        f"(policy version {version.pk}).",
     )
     return HttpResponseRedirect(back)
 

@@ -106,8 +106,20 @@ def app(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveApp]:
             "from django.contrib.auth.models import User; "
             f"User.objects.create_superuser({ADMIN[0]!r}, 'lead@example.com', {ADMIN[1]!r})",
         )
-        with db_worker(live, log=live.log.parent / "db_worker.log"):
-            yield live
+        yield live
+
+
+@pytest.fixture(scope="module")
+def worker(app: LiveApp) -> Iterator[None]:
+    """Send every text to review, then run the task worker that delivers webhooks.
+
+    The policy is set first: on SQLite the worker takes an exclusive lock at every poll, and a
+    Django admin form (which reads before it writes in one transaction) fails to get the write
+    lock meanwhile, unless the database runs IMMEDIATE transactions.
+    """
+    policy_set(app, review=0.01, block=1.0, reason="Everything to review")
+    with db_worker(app, log=app.log.parent / "db_worker.log"):
+        yield
 
 
 @pytest.fixture(scope="module")
@@ -215,8 +227,7 @@ def test_a_policy_change_in_admin_is_kept_in_history_and_every_worker_judges_by_
     assert stored == [(versions.pop(), "review")]
 
 
-def test_a_receiver_gets_a_correctly_signed_body(app, key, receiver):
-    policy_set(app, review=0.01, block=1.0, reason="Everything to review")
+def test_a_receiver_gets_a_correctly_signed_body(app, key, receiver, worker):
     endpoint_add(app, name="receiver", url=receiver.url("/ok"))
     body = analyze(app, key, ["You are a complete idiot"])
     [request] = wait_for(lambda: receiver.on("/ok"), timeout=30, what="the webhook")
@@ -251,8 +262,9 @@ def delivery_log(app: LiveApp, analysis_id: int) -> list[tuple]:
     )
 
 
-def test_a_silent_receiver_neither_holds_up_the_request_nor_the_worker_for_long(app, key, receiver):
-    policy_set(app, review=0.01, block=1.0, reason="Everything to review")
+def test_a_silent_receiver_neither_holds_up_the_request_nor_the_worker_for_long(
+    app, key, receiver, worker
+):
     endpoint_add(app, name="silent", url=receiver.url("/slow"))
     started = time.monotonic()
     analysis_id = analyze(app, key, ["Hello there, silent one"])["results"][0]["id"]
@@ -266,9 +278,10 @@ def test_a_silent_receiver_neither_holds_up_the_request_nor_the_worker_for_long(
     assert error == f"No answer within {TIMEOUT_SECONDS} s"
 
 
-def test_a_failing_receiver_is_retried_with_growing_waits_then_logged_as_failed(app, key, receiver):
+def test_a_failing_receiver_is_retried_with_growing_waits_then_logged_as_failed(
+    app, key, receiver, worker
+):
     receiver.statuses["/fails"] = 500
-    policy_set(app, review=0.01, block=1.0, reason="Everything to review")
     endpoint_add(app, name="failing", url=receiver.url("/fails"))
     analysis_id = analyze(app, key, ["Have a lovely day"])["results"][0]["id"]
     attempts = wait_for(
@@ -289,9 +302,8 @@ def test_a_failing_receiver_is_retried_with_growing_waits_then_logged_as_failed(
     assert len(receiver.on("/fails")) == MAX_ATTEMPTS, "no attempt after the last"
 
 
-def test_a_redirecting_receiver_is_not_followed(app, key, receiver):
+def test_a_redirecting_receiver_is_not_followed(app, key, receiver, worker):
     receiver.statuses["/moves"] = 302
-    policy_set(app, review=0.01, block=1.0, reason="Everything to review")
     endpoint_add(app, name="moves", url=receiver.url("/moves"))
     analysis_id = analyze(app, key, ["Hello there"])["results"][0]["id"]
     wait_for(lambda: len(receiver.on("/moves")) >= 1, timeout=30, what="the first attempt")

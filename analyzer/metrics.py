@@ -30,12 +30,6 @@ TEXT_ACTIONS = Counter(
     ["action"],
 )
 REVIEWS = Counter("toxmon_reviews_total", "Reviewers' decisions, by decision.", ["decision"])
-WEBHOOK_ATTEMPTS = Counter(
-    "toxmon_webhook_attempts_total",
-    "Webhook delivery attempts, by outcome (delivered, retried, failed).",
-    ["outcome"],
-)
-WEBHOOK_OUTCOMES = ("delivered", "retried", "failed")
 LABEL_SCORE = Histogram(
     "toxmon_label_score", "Scores given to texts, by label.", ["label"], buckets=SCORE_BUCKETS
 )
@@ -73,8 +67,6 @@ for action in Action.values:
     TEXT_ACTIONS.labels(action=action)
 for decision in ReviewDecision.values:
     REVIEWS.labels(decision=decision)
-for outcome in WEBHOOK_OUTCOMES:
-    WEBHOOK_ATTEMPTS.labels(outcome=outcome)
 
 
 def engine_loaded(
@@ -124,8 +116,3 @@ def analyses_stored(*, count: int) -> None:
 def reviews_recorded(*, decision: str, count: int) -> None:
     """Record reviewers' decisions committed to the database."""
     REVIEWS.labels(decision=decision).inc(count)
-
-
-def webhook_attempted(*, outcome: str) -> None:
-    """Record one webhook delivery attempt: delivered, retried (later) or failed (for good)."""
-    WEBHOOK_ATTEMPTS.labels(outcome=outcome).inc()

@@ -29,7 +29,6 @@ from django.urls import reverse
 from django.utils import timezone
 from django_tasks import task
 
-from analyzer import metrics
 from analyzer.models import Action, Analysis, DeliveryStatus, WebhookDelivery, WebhookEndpoint
 from analyzer.signatures import SIGNATURE_HEADER, signature_header
 
@@ -222,7 +221,6 @@ def delivery_record(
     ).update(**fields)
     if not recorded:
         return
-    metrics.webhook_attempted(outcome=outcome)
     if outcome != "delivered":
         logger.warning(
             "Webhook delivery %s to %s, attempt %d: %s (%s)",

@@ -8,6 +8,8 @@ from django.urls import reverse
 from prometheus_client import REGISTRY
 
 from analyzer import metrics, metrics_view
+from analyzer.reviews import reviews_record
+from analyzer.services import analysis_create
 from monitoring.grafana import generate_dashboard
 
 pytestmark = pytest.mark.unit
@@ -134,3 +136,14 @@ def test_the_dashboard_has_the_three_rows_and_every_panel_queries_prometheus():
         assert panel["datasource"] == {"type": "prometheus", "uid": "${datasource}"}
         assert panel["targets"] and all(target["expr"] for target in panel["targets"])
         assert panel["gridPos"]["x"] + panel["gridPos"]["w"] <= 24, panel["title"]
+
+
+@pytest.mark.django_db
+def test_reviewers_decisions_are_counted_once_stored(
+    fake_engine, django_capture_on_commit_callbacks
+):
+    analyses = [analysis_create(text="You idiot"), analysis_create(text="Hello")]
+    before = sample("toxmon_reviews_total", decision="not_toxic")
+    with django_capture_on_commit_callbacks(execute=True):
+        reviews_record(analyses=analyses, decision="not_toxic", reviewer=None)
+    assert sample("toxmon_reviews_total", decision="not_toxic") == before + 2

@@ -132,6 +132,11 @@ test-e2e: install system-deps
 test-stress: install
 	$(BIN)/pytest -m stress --junitxml=reports/junit-stress.xml
 
+# The screenshots of docs/moderation.md, taken again by its end-to-end test into docs/images/.
+.PHONY: docs-screenshots
+docs-screenshots: install system-deps
+	TOXMON_DOCS_SCREENSHOTS=1 $(BIN)/pytest tests/e2e/test_moderation_journey.py
+
 # A soak outside CI against a running app (`make run`): USERS each post RPM_PER_USER requests a
 # minute for DURATION, e.g. `make stress USERS=50 DURATION=10m`. Prints the stress report.
 # Every user posts from 127.0.0.1, so start the app with the per-client limit raised:

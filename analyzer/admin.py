@@ -8,6 +8,7 @@ from django.utils.html import format_html, format_html_join
 
 from analyzer.csv_export import analyses_csv
 from analyzer.models import Analysis, ApiToken, Batch, Feedback
+from analyzer.moderation_admin import ModerationAnalysisAdmin, ReviewStateFilter
 from analyzer.tokens import token_create, token_revoke
 
 # Where save_model leaves a new token's key for response_add, on that one request.
@@ -29,10 +30,12 @@ class FeedbackInline(admin.TabularInline):
 
 
 @admin.register(Analysis)
-class AnalysisAdmin(admin.ModelAdmin):
+class AnalysisAdmin(ModerationAnalysisAdmin):
     list_display = [
         "short_text",
         "verdict",
+        "action",
+        "review_state",
         "top_label",
         "max_score_percent",
         "model_name",
@@ -40,6 +43,8 @@ class AnalysisAdmin(admin.ModelAdmin):
         "created_at",
     ]
     list_filter = [
+        ReviewStateFilter,
+        "action",
         "verdict",
         "top_label",
         "model_name",
@@ -50,10 +55,13 @@ class AnalysisAdmin(admin.ModelAdmin):
     ]
     search_fields = ["text", "community_id", "session_id", "client_token"]
     date_hierarchy = "created_at"
-    actions = ["export_csv"]
+    actions = ["review_toxic", "review_not_toxic", "review_with_note", "export_csv"]
     fields = (
         "text",
         "verdict",
+        "action",
+        "action_labels_display",
+        "policy_link",
         "top_label",
         "max_score",
         "threshold",
@@ -87,9 +95,14 @@ class AnalysisAdmin(admin.ModelAdmin):
     def scores_table(self, analysis: Analysis) -> str:
         return format_html_join(
             "\n",
-            "<div>{}: {} {}</div>",
+            "<div>{}: {} {} {}</div>",
             (
-                (row.label, f"{row.score:.1%}", "(flagged)" if row.flagged else "")
+                (
+                    row.label,
+                    f"{row.score:.1%}",
+                    "(flagged)" if row.flagged else "",
+                    "" if row.action == "allow" else f"→ {row.action}",
+                )
                 for row in analysis.label_scores
             ),
         )

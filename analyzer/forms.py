@@ -1,5 +1,6 @@
 """The web forms: they validate input and nothing else."""
 
+from collections.abc import Sequence
 from typing import Any
 
 from django import forms
@@ -10,6 +11,7 @@ from django.core.validators import FileExtensionValidator
 from django.http import QueryDict
 from django.utils.translation import gettext_lazy as _
 
+from analyzer.models import LabelPolicy, ReviewDecision, WebhookEndpoint
 from analyzer.validators import validate_text
 
 
@@ -75,4 +77,123 @@ class BatchUploadForm(forms.Form):
         is_csv = upload is not None and (upload.name or "").lower().endswith(".csv")
         if is_csv and not (cleaned.get("column") or "").strip():
             self.add_error("column", _("Name the column that holds the texts."))
+        return cleaned
+
+
+class ReviewForm(forms.Form):
+    """A reviewer's decision on one analysis or a selection of them."""
+
+    decision = forms.ChoiceField(
+        label=_("Decision"), choices=ReviewDecision.choices, widget=forms.RadioSelect
+    )
+    labels = forms.MultipleChoiceField(
+        label=_("Labels that were right"),
+        required=False,
+        widget=forms.CheckboxSelectMultiple,
+        help_text=_(
+            "For a toxic text. None ticked: the labels that made the action (or the top label)."
+        ),
+    )
+    note = forms.CharField(
+        label=_("Note"),
+        required=False,
+        max_length=2000,
+        widget=forms.Textarea(attrs={"rows": 3, "cols": 60}),
+    )
+
+    def __init__(
+        self,
+        data: QueryDict | None = None,
+        *,
+        labels: Sequence[str],
+        initial: dict[str, Any] | None = None,
+    ) -> None:
+        super().__init__(data, initial=initial)
+        field = self.fields["labels"]
+        assert isinstance(field, forms.MultipleChoiceField)
+        field.choices = [(label, label) for label in labels]
+
+
+class CalibrationForm(forms.Form):
+    """The calibration report's one question: which precision must a suggestion reach?"""
+
+    precision = forms.FloatField(
+        label=_("Target precision (%)"),
+        required=False,
+        min_value=1,
+        max_value=100,
+        help_text=_("Empty: suggest the threshold with the best F1."),
+        widget=forms.NumberInput(attrs={"step": "any", "size": 6}),
+    )
+
+    def target(self) -> float | None:
+        """Return the target precision as a fraction, or None for the best F1."""
+        if not self.is_valid() or self.cleaned_data["precision"] is None:
+            return None
+        return float(self.cleaned_data["precision"]) / 100
+
+
+class SuggestionApplyForm(forms.Form):
+    """Applying one suggested threshold from the calibration report."""
+
+    label = forms.CharField(max_length=64)
+    kind = forms.ChoiceField(choices=[("review", "review"), ("block", "block")])
+    threshold = forms.FloatField(min_value=0.0001, max_value=1.0)
+    precision = forms.FloatField(required=False, min_value=1, max_value=100)
+
+
+class LabelPolicyForm(forms.ModelForm):
+    """Admin's form for one label's thresholds, with the reason kept in its history."""
+
+    reason = forms.CharField(
+        label=_("Reason for the change"),
+        required=False,
+        max_length=100,
+        help_text=_("Kept in the history with your name and the time."),
+    )
+
+    class Meta:
+        model = LabelPolicy
+        fields = ["review_threshold", "block_threshold"]
+
+
+class WebhookEndpointForm(forms.ModelForm):
+    """Admin's form for an endpoint: the secret can be set or replaced, never read back."""
+
+    url = forms.URLField(
+        label=_("URL"),
+        max_length=500,
+        assume_scheme="https",
+        help_text=_("http or https URL that receives a POST per analysis."),
+    )
+
+    secret = forms.CharField(
+        label=_("Secret"),
+        required=False,
+        min_length=16,
+        max_length=200,
+        strip=False,
+        widget=forms.PasswordInput(render_value=False, attrs={"autocomplete": "new-password"}),
+        help_text=_(
+            "At least 16 characters; the receiver checks signatures with it. Not shown again; "
+            "leave empty to keep the current one."
+        ),
+    )
+
+    class Meta:
+        model = WebhookEndpoint
+        fields = ["name", "url", "secret", "on_review", "on_block", "is_active"]
+
+    def clean_secret(self) -> str:
+        secret: str = self.cleaned_data["secret"]
+        if secret:
+            return secret
+        if self.instance.pk is None:
+            raise ValidationError(_("Enter a secret for the new endpoint."), code="required")
+        return str(self.instance.secret)
+
+    def clean(self) -> dict[str, Any]:
+        cleaned = super().clean() or {}
+        if not cleaned.get("on_review") and not cleaned.get("on_block"):
+            self.add_error("on_block", _("Choose at least one action to be told about."))
         return cleaned

@@ -10,7 +10,7 @@ from collections.abc import Sequence
 
 from prometheus_client import Counter, Gauge, Histogram
 
-from analyzer.models import Verdict
+from analyzer.models import Action, ReviewDecision, Verdict
 
 # Latency buckets from a fast ONNX batch (~10 ms) to a slow 512-token torch window (seconds).
 LATENCY_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
@@ -24,6 +24,12 @@ INFERENCE_SECONDS = Histogram(
     buckets=LATENCY_BUCKETS,
 )
 TEXTS_ANALYZED = Counter("toxmon_texts_analyzed_total", "Texts scored, by verdict.", ["verdict"])
+TEXT_ACTIONS = Counter(
+    "toxmon_text_actions_total",
+    "Texts scored, by the action their label policy decided (allow, review, block).",
+    ["action"],
+)
+REVIEWS = Counter("toxmon_reviews_total", "Reviewers' decisions, by decision.", ["decision"])
 LABEL_SCORE = Histogram(
     "toxmon_label_score", "Scores given to texts, by label.", ["label"], buckets=SCORE_BUCKETS
 )
@@ -68,6 +74,10 @@ DATABASE_BUSY = Counter(
 # Series that exist at 0 from the start, so rates and ratios over them are 0, not missing.
 for verdict in Verdict.values:
     TEXTS_ANALYZED.labels(verdict=verdict)
+for action in Action.values:
+    TEXT_ACTIONS.labels(action=action)
+for decision in ReviewDecision.values:
+    REVIEWS.labels(decision=decision)
 
 
 def engine_loaded(
@@ -91,9 +101,12 @@ def prediction_observed(
     verdicts: Sequence[str],
     scores: Sequence[dict[str, float]],
     windows: Sequence[int],
+    actions: Sequence[str],
 ) -> None:
     """Record one successful call of the engine."""
     INFERENCE_SECONDS.labels(engine=engine).observe(seconds)
+    for action in actions:
+        TEXT_ACTIONS.labels(action=action).inc()
     for verdict, text_scores, text_windows in zip(verdicts, scores, windows, strict=True):
         TEXTS_ANALYZED.labels(verdict=verdict).inc()
         WINDOWS_PER_TEXT.observe(text_windows)
@@ -119,3 +132,8 @@ def database_retried(*, operation: str) -> None:
 def database_busy(*, operation: str) -> None:
     """Record an operation given up on a database that stayed busy."""
     DATABASE_BUSY.labels(operation=operation).inc()
+
+
+def reviews_recorded(*, decision: str, count: int) -> None:
+    """Record reviewers' decisions committed to the database."""
+    REVIEWS.labels(decision=decision).inc(count)

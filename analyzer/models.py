@@ -3,9 +3,13 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.core.validators import MaxValueValidator, MinValueValidator, URLValidator
 from django.db import models
+from django.db.models import Exists, OuterRef, Q, Subquery
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
+from simple_history.models import HistoricalRecords
 
 from analyzer.checkpoints import is_identity_label
 
@@ -15,6 +19,8 @@ class LabelScore:
     label: str
     score: float
     flagged: bool
+    # What this label alone would have the policy do: allow, review or block.
+    action: str = "allow"
     # An identity the text mentions (unbiased-toxic-roberta), never flagged as toxic.
     identity: bool = False
 
@@ -31,6 +37,25 @@ class Source(models.TextChoices):
     PERSPECTIVE = "perspective", _("Perspective API")
 
 
+class Action(models.TextChoices):
+    """What the label policy does with a text; ordered from mildest to strictest."""
+
+    ALLOW = "allow", _("Allow")
+    REVIEW = "review", _("Review")
+    BLOCK = "block", _("Block")
+
+
+class ReviewDecision(models.TextChoices):
+    TOXIC = "toxic", _("Toxic")
+    NOT_TOXIC = "not_toxic", _("Not toxic")
+
+
+class DeliveryStatus(models.TextChoices):
+    PENDING = "pending", _("Pending")
+    DELIVERED = "delivered", _("Delivered")
+    FAILED = "failed", _("Failed")
+
+
 class BatchStatus(models.TextChoices):
     QUEUED = "queued", _("Queued")
     RUNNING = "running", _("Running")
@@ -44,6 +69,32 @@ class AnalysisQuerySet(models.QuerySet):
 
     def not_toxic(self) -> "AnalysisQuerySet":
         return self.filter(verdict=Verdict.NOT_TOXIC)
+
+    def needs_review(self) -> "AnalysisQuerySet":
+        """Analyses a person should look at, oldest first: those the policy sent to review that
+        nobody has reviewed yet, and those a Perspective client suggested other scores for
+        (comments:suggestscore) since their last review.
+
+        The one definition of the review queue: admin's "needs review" filter uses it.
+        """
+        reviewed = Review.objects.filter(analysis=OuterRef("pk"))
+        # Inside the feedback subquery, the outer row is the feedback: its analysis's reviews.
+        reviews_of_feedback = Review.objects.filter(analysis=OuterRef("analysis"))
+        latest_review = reviews_of_feedback.order_by("-created_at", "-id").values("created_at")
+        feedback_since_review = Feedback.objects.filter(analysis=OuterRef("pk")).filter(
+            ~Exists(reviews_of_feedback) | Q(created_at__gt=Subquery(latest_review[:1]))
+        )
+        return self.filter(
+            (Q(action=Action.REVIEW) & ~Exists(reviewed)) | Exists(feedback_since_review)
+        ).order_by("created_at", "id")
+
+    def with_latest_decision(self) -> "AnalysisQuerySet":
+        """Annotate each analysis with its latest review's decision (None: not reviewed)."""
+        latest = Review.objects.filter(analysis=OuterRef("pk")).order_by("-created_at", "-id")
+        annotated: AnalysisQuerySet = self.annotate(
+            latest_decision=Subquery(latest.values("decision")[:1])
+        )
+        return annotated
 
     def label_counts(self) -> dict[str, int]:
         """Return, per toxicity label, how many analyses scored at or above their threshold."""
@@ -117,6 +168,74 @@ class Batch(models.Model):
     @property
     def percent(self) -> float:
         return 100.0 * self.done / self.total if self.total else 100.0
+
+
+# Above 0 (0 would flag every text), at most 1.
+THRESHOLD_VALIDATORS = [MinValueValidator(0.0001), MaxValueValidator(1.0)]
+
+
+class LabelPolicy(models.Model):
+    """One label's two thresholds; every change is kept in its history (who, when, old, new)."""
+
+    label = models.CharField(max_length=64, unique=True, editable=False)
+    review_threshold = models.FloatField(
+        validators=THRESHOLD_VALIDATORS,
+        help_text=_("A score at or above this sends the text to a person for review."),
+    )
+    block_threshold = models.FloatField(
+        validators=THRESHOLD_VALIDATORS,
+        help_text=_("A score at or above this blocks the text. At least the review threshold."),
+    )
+    updated_at = models.DateTimeField(default=timezone.now, editable=False)
+
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["label"]
+        verbose_name = "label policy"
+        verbose_name_plural = "label policies"
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(review_threshold__gt=0)
+                & Q(review_threshold__lte=models.F("block_threshold"))
+                & Q(block_threshold__lte=1),
+                name="label_policy_thresholds_ordered",
+            )
+        ]
+
+    def __str__(self) -> str:
+        review, block = self.review_threshold, self.block_threshold
+        return f"{self.label}: review at {review:.0%}, block at {block:.0%}"
+
+    def clean(self) -> None:
+        if (
+            self.review_threshold is not None
+            and self.block_threshold is not None
+            and self.block_threshold < self.review_threshold
+        ):
+            raise ValidationError(
+                {"block_threshold": _("The block threshold cannot be below the review threshold.")}
+            )
+
+
+class PolicyVersion(models.Model):
+    """Every label's thresholds as they stood after one change; analyses point to theirs."""
+
+    thresholds = models.JSONField(
+        help_text=_('{label: {"review": threshold, "block": threshold}} for every label.')
+    )
+    reason = models.CharField(max_length=255, blank=True, help_text=_("Why it changed."))
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL
+    )
+    created_at = models.DateTimeField(default=timezone.now, db_index=True)
+
+    class Meta:
+        ordering = ["-id"]
+        verbose_name = "policy version"
+
+    def __str__(self) -> str:
+        return f"Policy version {self.pk}"
 
 
 class ApiToken(models.Model):
@@ -195,6 +314,21 @@ class Analysis(models.Model):
     client_token = models.CharField(
         max_length=255, blank=True, help_text=_("Perspective's clientToken: the client's own id.")
     )
+    action = models.CharField(
+        max_length=16,
+        choices=Action.choices,
+        default=Action.ALLOW,
+        db_index=True,
+        help_text=_("What the label policy did with the text."),
+    )
+    policy_version = models.ForeignKey(
+        PolicyVersion,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="analyses",
+        help_text=_("The label policy the text was judged under; empty before policies existed."),
+    )
     created_at = models.DateTimeField(default=timezone.now, db_index=True)
 
     objects = AnalysisQuerySet.as_manager()
@@ -222,13 +356,133 @@ class Analysis(models.Model):
         rows = []
         for label, score in self.scores.items():
             identity = is_identity_label(label)
-            flagged = not identity and score >= self.threshold
-            rows.append(LabelScore(label=label, score=score, flagged=flagged, identity=identity))
+            rows.append(
+                LabelScore(
+                    label=label,
+                    score=score,
+                    flagged=not identity and score >= self.threshold,
+                    action=Action.ALLOW
+                    if identity
+                    else self.label_action(label=label, score=score),
+                    identity=identity,
+                )
+            )
         return rows
 
     @property
     def has_identity_labels(self) -> bool:
         return any(is_identity_label(label) for label in self.scores)
+
+    def label_action(self, *, label: str, score: float) -> str:
+        """Return what the analysis's policy does for this label's score alone."""
+        if self.policy_version is None:
+            # Judged before policies: one threshold, and what crossed it was blocked.
+            return Action.BLOCK if score >= self.threshold else Action.ALLOW
+        bars = self.policy_version.thresholds.get(label)
+        if bars is None:
+            return Action.ALLOW
+        if score >= bars["block"]:
+            return Action.BLOCK
+        return Action.REVIEW if score >= bars["review"] else Action.ALLOW
+
+    @property
+    def action_labels(self) -> list[str]:
+        """Return the labels that made the action: those at or above their review threshold."""
+        return [row.label for row in self.label_scores if row.action != Action.ALLOW]
+
+
+class Review(models.Model):
+    """A person's decision on one analysis; every decision is kept, the latest one counts."""
+
+    analysis = models.ForeignKey(Analysis, on_delete=models.CASCADE, related_name="reviews")
+    decision = models.CharField(max_length=16, choices=ReviewDecision.choices, db_index=True)
+    labels = models.JSONField(
+        default=list,
+        blank=True,
+        help_text=_("The labels the reviewer found right; empty when the text is not toxic."),
+    )
+    note = models.TextField(blank=True)
+    reviewer = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL
+    )
+    created_at = models.DateTimeField(default=timezone.now, db_index=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [models.Index(fields=["analysis", "created_at"])]
+
+    def __str__(self) -> str:
+        return f"{self.get_decision_display()} by {self.reviewer or 'a deleted user'}"
+
+
+class WebhookEndpoint(models.Model):
+    """A URL told about analyses whose action it subscribes to, signed with its secret."""
+
+    name = models.CharField(max_length=100, help_text=_("Who receives it."))
+    url = models.URLField(
+        max_length=500,
+        validators=[URLValidator(schemes=["http", "https"])],
+        help_text=_("http or https URL that receives a POST per analysis."),
+    )
+    secret = models.CharField(
+        max_length=200,
+        help_text=_("Signs each body (HMAC-SHA256); never shown again after saving."),
+    )
+    on_review = models.BooleanField(default=True, help_text=_("Notify texts sent to review."))
+    on_block = models.BooleanField(default=True, help_text=_("Notify blocked texts."))
+    is_active = models.BooleanField(default=True)
+    created_at = models.DateTimeField(default=timezone.now, editable=False)
+
+    # The secret stays out of the history: it is the one thing admin never shows.
+    history = HistoricalRecords(excluded_fields=["secret"])
+
+    class Meta:
+        ordering = ["name"]
+        verbose_name = "webhook endpoint"
+
+    def __str__(self) -> str:
+        return self.name
+
+    @property
+    def actions(self) -> list[str]:
+        return [
+            action
+            for action, wanted in ((Action.REVIEW, self.on_review), (Action.BLOCK, self.on_block))
+            if wanted
+        ]
+
+
+class WebhookDelivery(models.Model):
+    """One notification of one endpoint: the exact body, and how sending it went."""
+
+    endpoint = models.ForeignKey(
+        WebhookEndpoint, on_delete=models.CASCADE, related_name="deliveries"
+    )
+    analysis = models.ForeignKey(
+        Analysis, null=True, blank=True, on_delete=models.SET_NULL, related_name="deliveries"
+    )
+    action = models.CharField(max_length=16, choices=Action.choices)
+    body = models.TextField(help_text=_("The JSON sent, byte for byte the same on every attempt."))
+    status = models.CharField(
+        max_length=16, choices=DeliveryStatus.choices, default=DeliveryStatus.PENDING, db_index=True
+    )
+    attempts = models.PositiveIntegerField(default=0)
+    status_code = models.PositiveIntegerField(
+        null=True, blank=True, help_text=_("The receiver's last HTTP status.")
+    )
+    last_error = models.TextField(blank=True)
+    created_at = models.DateTimeField(default=timezone.now, db_index=True)
+    last_attempt_at = models.DateTimeField(null=True, blank=True)
+    next_attempt_at = models.DateTimeField(null=True, blank=True)
+    delivered_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        verbose_name = "webhook delivery"
+        verbose_name_plural = "webhook deliveries"
+
+    def __str__(self) -> str:
+        return f"{self.endpoint} #{self.pk} ({self.get_status_display()})"
 
 
 class Feedback(models.Model):

@@ -1,5 +1,5 @@
-"""What toxmon does with a text: score it with the engine, decide the verdict, store it, and say
-whether the model that scored it reads its language."""
+"""What toxmon does with a text: score it with the engine, decide the verdict and the action of
+the label policy, store it (and queue the webhooks it calls for)."""
 
 import logging
 import time
@@ -8,16 +8,14 @@ from dataclasses import dataclass
 
 from django.conf import settings
 from django.db import transaction
-from django.utils.translation import get_language_info
 
-from analyzer import db_retry, metrics
-from analyzer.checkpoints import FALLBACK_LANGUAGES, is_identity_label, known_model
+from analyzer import db_retry, metrics, policies, webhooks
+from analyzer.checkpoints import is_identity_label
 from analyzer.engines import loader
 from analyzer.engines.base import Engine, ModelUnavailable, Prediction
-from analyzer.engines.runtime import Runtime
-from analyzer.languages import UNDETERMINED, language_covered, language_detect
-from analyzer.models import Analysis, Source, Verdict
+from analyzer.models import Action, Analysis, Source, Verdict
 from analyzer.normalization import normalized
+from analyzer.policies import Policy
 
 logger = logging.getLogger(__name__)
 
@@ -49,6 +47,36 @@ def judgement_from_scores(scores: Mapping[str, float], *, threshold: float) -> J
     max_score = toxicity[top_label]
     verdict = Verdict.TOXIC if max_score >= threshold else Verdict.NOT_TOXIC
     return Judgement(verdict=verdict, top_label=top_label, max_score=max_score)
+
+
+@dataclass(frozen=True)
+class ActionDecision:
+    action: str
+    # The labels at or above their review threshold: what made the action.
+    labels: tuple[str, ...]
+
+
+def action_from_scores(scores: Mapping[str, float], *, policy: Policy) -> ActionDecision:
+    """Return the strictest action any toxicity label's score reaches under the policy.
+
+    Identity labels say which identity a text mentions, so they never call for an action.
+    """
+    blocking = []
+    reviewing = []
+    for label, score in scores.items():
+        if is_identity_label(label):
+            continue
+        thresholds = policy.for_label(label)
+        if score >= thresholds.block:
+            blocking.append(label)
+        elif score >= thresholds.review:
+            reviewing.append(label)
+    labels = tuple(label for label in scores if label in blocking or label in reviewing)
+    if blocking:
+        return ActionDecision(action=Action.BLOCK, labels=labels)
+    if reviewing:
+        return ActionDecision(action=Action.REVIEW, labels=labels)
+    return ActionDecision(action=Action.ALLOW, labels=())
 
 
 def texts_predict(*, texts: Sequence[str]) -> tuple[Engine, list[Prediction], float]:
@@ -111,9 +139,11 @@ def analyses_from_predictions(
     if changed is None:
         changed = [normalized(text=text).changed for text in texts]
     threshold = settings.TOXMON_THRESHOLD
+    policy = policies.policy_current(labels=engine.labels)
     analyses = []
     for text, was_changed, prediction in zip(texts, changed, predictions, strict=True):
         judgement = judgement_from_scores(prediction.scores, threshold=threshold)
+        decision = action_from_scores(prediction.scores, policy=policy)
         analysis = Analysis(
             text=text,
             scores=prediction.scores,
@@ -127,6 +157,8 @@ def analyses_from_predictions(
             windows=prediction.windows,
             normalized=was_changed,
             source=source,
+            action=decision.action,
+            policy_version=policy.row,
         )
         analysis.full_clean()
         analyses.append(analysis)
@@ -136,6 +168,7 @@ def analyses_from_predictions(
         verdicts=[analysis.verdict for analysis in analyses],
         scores=[prediction.scores for prediction in predictions],
         windows=[prediction.windows for prediction in predictions],
+        actions=[analysis.action for analysis in analyses],
     )
     return analyses
 
@@ -172,53 +205,10 @@ def analyses_save(*, analyses: Sequence[Analysis]) -> None:
 def analyses_insert(*, analyses: Sequence[Analysis]) -> None:
     """Insert analyses inside the caller's transaction; counted once it commits.
 
-    Every stored analysis goes through here, so the stored count is kept in one place.
+    Every stored analysis goes through here, so the stored count is kept in one place, and so
+    are the webhooks: their deliveries are written in the same transaction and queued after it.
     """
     Analysis.objects.bulk_create(analyses)
+    delivery_ids = webhooks.deliveries_create(analyses=analyses)
     transaction.on_commit(lambda: metrics.analyses_stored(count=len(analyses)))
-
-
-def language_name(code: str) -> str:
-    """Return the English name of a language code ("de" -> "German"), or the code itself."""
-    try:
-        return str(get_language_info(code)["name"])
-    except KeyError:
-        return code
-
-
-@dataclass(frozen=True)
-class LanguageCheck:
-    """A text's language, and whether the model that scored it was trained on that language."""
-
-    detected: str  # ISO 639-1 code, or "und" when the detector cannot tell
-    covered: bool | None  # None: the model is none that toxmon knows the languages of
-    model_languages: tuple[str, ...] = ()
-
-    @property
-    def name(self) -> str:
-        return language_name(self.detected)
-
-    @property
-    def model_language_names(self) -> list[str]:
-        return [language_name(code) for code in self.model_languages]
-
-    def as_dict(self) -> dict[str, object]:
-        return {"detected": self.detected, "covered": self.covered}
-
-
-def language_check(*, analysis: Analysis) -> LanguageCheck:
-    """Tell whether the model that scored an analysis reads the language of its text."""
-    if analysis.engine == Runtime.PROFANITY_CHECK:
-        supported: tuple[str, ...] | None = FALLBACK_LANGUAGES
-    else:
-        known = known_model(model=analysis.model_name, labels=list(analysis.scores))
-        supported = known.languages if known is not None else None
-    detected = language_detect(text=analysis.text)
-    code = detected.code if detected.reliable else UNDETERMINED
-    if supported is None:
-        return LanguageCheck(detected=code, covered=None)
-    return LanguageCheck(
-        detected=code,
-        covered=language_covered(detected=detected, supported=supported),
-        model_languages=supported,
-    )
+    webhooks.deliveries_enqueue_on_commit(delivery_ids=delivery_ids)

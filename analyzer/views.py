@@ -8,7 +8,16 @@ from django.http import Http404, HttpRequest, HttpResponse, JsonResponse, Stream
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_GET, require_http_methods
 
-from analyzer import batch_jobs, batch_reports, explain, rate_limits, services, tasks, workload
+from analyzer import (
+    batch_jobs,
+    batch_reports,
+    explain,
+    language_checks,
+    rate_limits,
+    services,
+    tasks,
+    workload,
+)
 from analyzer.csv_export import analyses_csv
 from analyzer.db_retry import RETRY_AFTER_SECONDS, DatabaseBusy
 from analyzer.engines import loader
@@ -62,7 +71,7 @@ def analyze(request: HttpRequest) -> HttpResponse:
             windows=workload.work_estimate(texts=[text], explain_spans=max_spans)
         ):
             context["analysis"] = analysis = services.analysis_create(text=text)
-            context["language_check"] = services.language_check(analysis=analysis)
+            context["language_check"] = language_checks.language_check(analysis=analysis)
             if max_spans:
                 context.update(explanation_context(analysis, max_spans=max_spans))
     except services.PredictionFailed:

@@ -333,3 +333,16 @@ AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
 AXES_RESET_ON_SUCCESS = True
 AXES_CLIENT_IP_CALLABLE = "analyzer.rate_limits.client_ip"
 AXES_LOCKOUT_TEMPLATE = "registration/locked_out.html"
+# Moderation (docs/moderation.md): label policies with their history, reviews, calibration and
+# webhooks. A label's thresholds start at TOXMON_THRESHOLD; admin changes them from there.
+INSTALLED_APPS += ["simple_history"]
+# The address people reach the app at, for the links in webhook bodies.
+TOXMON_BASE_URL = os.environ.get("TOXMON_BASE_URL", "http://127.0.0.1:8000").rstrip("/")
+# Reviews of a label below which the calibration report suggests nothing (a quarter of them at
+# least must have found the label right, and a quarter wrong).
+TOXMON_CALIBRATION_MIN_REVIEWS = int(os.environ.get("TOXMON_CALIBRATION_MIN_REVIEWS", "20"))
+# A receiver that has not answered within this many seconds has failed this attempt.
+TOXMON_WEBHOOK_TIMEOUT_SECONDS = float(os.environ.get("TOXMON_WEBHOOK_TIMEOUT_SECONDS", "5"))
+# Attempts per delivery; between them the wait doubles from TOXMON_WEBHOOK_BACKOFF_SECONDS.
+TOXMON_WEBHOOK_MAX_ATTEMPTS = int(os.environ.get("TOXMON_WEBHOOK_MAX_ATTEMPTS", "5"))
+TOXMON_WEBHOOK_BACKOFF_SECONDS = float(os.environ.get("TOXMON_WEBHOOK_BACKOFF_SECONDS", "30"))

@@ -14,7 +14,7 @@ from ninja import NinjaAPI
 from ninja.parser import Parser
 from ninja.security import HttpBearer
 
-from analyzer import explain, services, workload
+from analyzer import explain, language_checks, services, workload
 from analyzer.api.problems import problem
 from analyzer.api.v1_errors import (
     RateLimited,
@@ -113,10 +113,11 @@ def analyze(request: HttpRequest, payload: AnalyzeRequest) -> dict[str, Any]:
             "id": analysis.pk,
             "scores": analysis.scores,
             "verdict": analysis.verdict,
+            "action": analysis.action,
             "top_label": analysis.top_label,
             "max_score": analysis.max_score,
             "windows": analysis.windows,
-            "language": services.language_check(analysis=analysis).as_dict(),
+            "language": language_checks.language_check(analysis=analysis).as_dict(),
         }
         if spans is not None:
             result["spans"] = [span.as_dict() for span in spans[index]]
@@ -126,6 +127,7 @@ def analyze(request: HttpRequest, payload: AnalyzeRequest) -> dict[str, Any]:
         "model": analyses[0].model_name,
         "fallback": loader.engine_get().fallback,
         "threshold": analyses[0].threshold,
+        "policy_version": analyses[0].policy_version_id,
         "latency_ms": analyses[0].latency_ms,
         "stored": payload.store,
         "results": results,

@@ -11,7 +11,7 @@ from django.core.exceptions import ValidationError as DjangoValidationError
 from ninja import Schema
 from pydantic import AfterValidator, ConfigDict, Field, StrictBool, StrictStr
 
-from analyzer.models import Verdict
+from analyzer.models import Action, Verdict
 from analyzer.validators import validate_text
 
 # Any character but the controls the validator refuses (tabs and line breaks are fine), with at
@@ -91,6 +91,9 @@ class ResultOut(Schema):
     id: int | None = Field(description="The stored analysis; null when store is false.")
     scores: dict[str, Score] = Field(description="Every label of the engine with its score.")
     verdict: Verdict
+    action: Action = Field(
+        description="What the label policy does with the text: allow, review or block."
+    )
     top_label: str
     max_score: Score
     windows: int = Field(ge=1)
@@ -106,6 +109,9 @@ class AnalyzeResponse(Schema):
     model: str
     fallback: bool = Field(description="true when the offline fallback engine answered.")
     threshold: Score
+    policy_version: int | None = Field(
+        description="The label policy version the texts were judged under."
+    )
     latency_ms: float = Field(ge=0)
     stored: bool
     results: list[ResultOut]

@@ -81,6 +81,8 @@ def test_selected_analyses_export_as_csv_with_every_label(admin_client, analyses
     assert rows[0]["text"] == "You are a complete idiot"
     assert rows[0]["verdict"] == "toxic"
     assert float(rows[0]["insult"]) == pytest.approx(0.91)
+    assert rows[0]["action"] == "block"
+    assert rows[0]["policy_version"] == str(analyses[0].policy_version_id)
     assert set(fake_engine.labels) <= set(rows[0])
 
 

@@ -3,6 +3,7 @@ import json
 import pytest
 from django.urls import reverse
 
+from analyzer import policies
 from analyzer.models import Analysis, ApiToken, Source
 from analyzer.tokens import key_hash, token_create, token_revoke
 
@@ -213,3 +214,15 @@ def test_a_model_toxmon_does_not_know_reports_the_language_but_not_its_coverage(
     response = post(client, {"texts": ["Du bist ein Idiot, das wissen alle."]}, key=key)
     [result] = response.json()["results"]
     assert result["language"] == {"detected": "de", "covered": None}
+
+
+def test_each_result_carries_the_action_of_the_label_policy(client, fake_engine, key):
+    policies.policy_current(labels=fake_engine.labels)
+    policies.policy_change(label="toxic", review_threshold=0.5, block_threshold=0.99, user=None)
+    policies.policy_change(label="insult", review_threshold=0.95, block_threshold=0.99, user=None)
+    version = policies.policy_current(labels=[]).version
+    response = post(client, {"texts": ["You are a complete idiot", "Have a nice day"]}, key=key)
+    body = response.json()
+    assert [result["action"] for result in body["results"]] == ["review", "allow"]
+    assert body["policy_version"] == version
+    assert Analysis.objects.get(pk=body["results"][0]["id"]).action == "review"

@@ -8,6 +8,8 @@ from django.urls import reverse
 from prometheus_client import REGISTRY
 
 from analyzer import metrics, metrics_view
+from analyzer.reviews import reviews_record
+from analyzer.services import analysis_create
 from monitoring.grafana import generate_dashboard
 
 pytestmark = pytest.mark.unit
@@ -63,9 +65,11 @@ def sample(name: str, **labels: str) -> float:
     return REGISTRY.get_sample_value(name, labels) or 0.0
 
 
-def test_a_prediction_is_counted_by_verdict_label_and_engine():
+def test_a_prediction_is_counted_by_verdict_action_label_and_engine():
     before = {
         "toxic": sample("toxmon_texts_analyzed_total", verdict="toxic"),
+        "review": sample("toxmon_text_actions_total", action="review"),
+        "block": sample("toxmon_text_actions_total", action="block"),
         "not_toxic": sample("toxmon_texts_analyzed_total", verdict="not_toxic"),
         "insult": sample("toxmon_label_score_count", label="insult"),
         "latency": sample("toxmon_inference_duration_seconds_count", engine="unit-test"),
@@ -78,9 +82,12 @@ def test_a_prediction_is_counted_by_verdict_label_and_engine():
         verdicts=["toxic", "not_toxic", "toxic"],
         scores=[{"insult": 0.9}, {"insult": 0.1}, {"insult": 0.7}],
         windows=[1, 3, 1],
+        actions=["block", "allow", "review"],
     )
 
     assert sample("toxmon_texts_analyzed_total", verdict="toxic") == before["toxic"] + 2
+    assert sample("toxmon_text_actions_total", action="review") == before["review"] + 1
+    assert sample("toxmon_text_actions_total", action="block") == before["block"] + 1
     assert sample("toxmon_texts_analyzed_total", verdict="not_toxic") == before["not_toxic"] + 1
     assert sample("toxmon_label_score_count", label="insult") == before["insult"] + 3
     assert (
@@ -129,3 +136,14 @@ def test_the_dashboard_has_the_three_rows_and_every_panel_queries_prometheus():
         assert panel["datasource"] == {"type": "prometheus", "uid": "${datasource}"}
         assert panel["targets"] and all(target["expr"] for target in panel["targets"])
         assert panel["gridPos"]["x"] + panel["gridPos"]["w"] <= 24, panel["title"]
+
+
+@pytest.mark.django_db
+def test_reviewers_decisions_are_counted_once_stored(
+    fake_engine, django_capture_on_commit_callbacks
+):
+    analyses = [analysis_create(text="You idiot"), analysis_create(text="Hello")]
+    before = sample("toxmon_reviews_total", decision="not_toxic")
+    with django_capture_on_commit_callbacks(execute=True):
+        reviews_record(analyses=analyses, decision="not_toxic", reviewer=None)
+    assert sample("toxmon_reviews_total", decision="not_toxic") == before + 2

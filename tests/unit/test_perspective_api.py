@@ -587,3 +587,19 @@ def test_feedback_shows_on_its_analysis_and_in_its_own_list_in_admin(
     assert "forum-7" in page.content.decode() and "0.05" in page.content.decode()
     listing = admin_client.get(reverse("admin:analyzer_feedback_changelist")).content.decode()
     assert HOSTILE in listing and "TOXICITY 5%" in listing and "Toxic (toxic 97%)" in listing
+
+
+def test_a_suggestion_puts_its_analysis_in_the_review_queue_until_someone_reviews_it(
+    client, fake_engine, key, admin_user
+):
+    from analyzer.reviews import reviews_record
+
+    post(client, analyze_body(doNotStore=False), key=key)
+    analysis = Analysis.objects.get()
+    assert analysis.action == "block" and not Analysis.objects.needs_review().exists()
+    post(client, suggest_body(), key=key, url=SUGGEST)
+    assert list(Analysis.objects.needs_review()) == [analysis]
+    reviews_record(analyses=[analysis], decision="not_toxic", reviewer=admin_user)
+    assert not Analysis.objects.needs_review().exists(), "reviewed since the suggestion"
+    post(client, suggest_body(), key=key, url=SUGGEST)
+    assert list(Analysis.objects.needs_review()) == [analysis], "a newer suggestion comes back"

@@ -1,12 +1,12 @@
 import pytest
 
+from analyzer.language_checks import language_check
 from analyzer.models import Analysis, Verdict
 from analyzer.services import (
     PredictionFailed,
     analyses_build,
     analysis_create,
     judgement_from_scores,
-    language_check,
 )
 
 pytestmark = pytest.mark.django_db

@@ -2,6 +2,7 @@ import pytest
 from django.test import Client
 from django.urls import reverse
 
+from analyzer import policies
 from analyzer.models import Analysis
 
 pytestmark = pytest.mark.django_db
@@ -151,3 +152,14 @@ def test_a_text_in_a_language_the_model_does_not_read_gets_a_visible_note(client
 def test_an_english_text_gets_no_language_note(client, fake_engine):
     response = client.post(ANALYZE_URL, {"text": "You are a complete idiot, everyone knows it."})
     assert 'class="language-note"' not in response.content.decode()
+
+
+def test_the_result_shows_the_policy_action_and_the_labels_that_made_it(client, fake_engine):
+    policies.policy_current(labels=fake_engine.labels)
+    policies.policy_change(label="toxic", review_threshold=0.5, block_threshold=0.99, user=None)
+    policies.policy_change(label="insult", review_threshold=0.95, block_threshold=0.99, user=None)
+    html = client.post(ANALYZE_URL, {"text": "You are a complete idiot"}).content.decode()
+    assert 'data-action="review"' in html
+    assert "because of toxic" in html
+    assert '<td class="label-action" data-action="review">Review</td>' in html
+    assert html.count('data-action="allow"') == len(fake_engine.labels) - 1

@@ -21,7 +21,8 @@ $(INSTALLED): pyproject.toml
 	$(BIN)/pip install --quiet --group serve --group test
 	touch $@
 
-# Debian programs the tests run for real; installed only when one is missing.
+# Debian programs the tests run for real; installed only when one is missing. podman (with runc,
+# netavark and aardvark-dns for compose networks) and mmdebstrap build and run the image.
 system-deps:
 	@missing=""; \
 	command -v promtool >/dev/null || missing="$$missing prometheus"; \
@@ -29,6 +30,12 @@ system-deps:
 	command -v prometheus-alertmanager >/dev/null || missing="$$missing prometheus-alertmanager"; \
 	command -v chromium >/dev/null || missing="$$missing chromium"; \
 	ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || missing="$$missing postgresql"; \
+	command -v podman >/dev/null || missing="$$missing podman"; \
+	command -v runc >/dev/null || missing="$$missing runc"; \
+	command -v mmdebstrap >/dev/null || missing="$$missing mmdebstrap"; \
+	[ -x /usr/lib/podman/netavark ] || missing="$$missing netavark"; \
+	[ -x /usr/lib/podman/aardvark-dns ] || missing="$$missing aardvark-dns"; \
+	command -v iptables >/dev/null || missing="$$missing iptables"; \
 	if [ -n "$$missing" ]; then \
 		echo "Installing Debian packages:$$missing"; \
 		$(SUDO) apt-get update -qq && \
@@ -63,14 +70,18 @@ superuser: install $(SECRET_KEY_FILE)
 tiny-model: install
 	$(BIN)/python -m tests.model_factory models/tiny-toxic-bert
 
+# The image with torch takes minutes more: `make test-stack`.
+SLOW_CONTAINER_TESTS := tests/integration/test_image_torch.py
+
 test: install system-deps lint
-	$(BIN)/pytest --junitxml=reports/junit.xml
+	$(BIN)/pytest $(addprefix --ignore=,$(SLOW_CONTAINER_TESTS)) --junitxml=reports/junit.xml
 
 test-unit: install
 	$(BIN)/pytest -m unit --junitxml=reports/junit-unit.xml
 
 test-integration: install system-deps
-	$(BIN)/pytest -m integration --junitxml=reports/junit-integration.xml
+	$(BIN)/pytest -m integration $(addprefix --ignore=,$(SLOW_CONTAINER_TESTS)) \
+		--junitxml=reports/junit-integration.xml
 
 lint: install
 	$(BIN)/ruff check .
@@ -130,3 +141,13 @@ stress: install
 .PHONY: bench
 bench: install
 	$(BIN)/python benchmarks/bench.py
+
+# The image built from the Dockerfile with podman and started (docs/testing.md); part of
+# `make test`. The first run builds a Debian base image and every layer: minutes, then seconds.
+.PHONY: test-image test-stack
+test-image: install system-deps
+	$(BIN)/pytest tests/integration/test_image.py --junitxml=reports/junit-image.xml
+
+# The image built with torch (TOXMON_TORCH=1), serving TOXMON_RUNTIME=torch.
+test-stack: install system-deps
+	$(BIN)/pytest $(SLOW_CONTAINER_TESTS) --junitxml=reports/junit-stack.xml

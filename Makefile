@@ -70,8 +70,8 @@ superuser: install $(SECRET_KEY_FILE)
 tiny-model: install
 	$(BIN)/python -m tests.model_factory models/tiny-toxic-bert
 
-# The image with torch takes minutes more: `make test-stack`.
-SLOW_CONTAINER_TESTS := tests/integration/test_image_torch.py
+# The compose stack and the image with torch take several minutes more: `make test-stack`.
+SLOW_CONTAINER_TESTS := tests/integration/test_stack.py tests/integration/test_image_torch.py
 
 test: install system-deps lint
 	$(BIN)/pytest $(addprefix --ignore=,$(SLOW_CONTAINER_TESTS)) --junitxml=reports/junit.xml
@@ -148,6 +148,8 @@ bench: install
 test-image: install system-deps
 	$(BIN)/pytest tests/integration/test_image.py --junitxml=reports/junit-image.xml
 
-# The image built with torch (TOXMON_TORCH=1), serving TOXMON_RUNTIME=torch.
+# docker-compose.yml brought up with Compose v2 on podman, two web replicas, the monitoring
+# stand-ins and the PostgreSQL profile; and the image built with torch. About 5 minutes once
+# the images are built (the Jenkinsfile's Test stage runs it).
 test-stack: install system-deps
 	$(BIN)/pytest $(SLOW_CONTAINER_TESTS) --junitxml=reports/junit-stack.xml

@@ -73,6 +73,13 @@ def test_test_stage_runs_integration_e2e_stress_and_monitoring(pipeline):
     assert "publishReports()" in test
 
 
+def test_test_stage_brings_the_compose_stack_up_before_promoting(pipeline):
+    nested = stage(pipeline, "Test").stages()
+    names = [block.stage_name for block in nested]
+    assert "make test-stack" in nested[names.index("Stack")].text()
+    assert names.index("Stack") < names.index("Promote to release")
+
+
 def test_every_make_target_the_jenkinsfile_calls_exists():
     targets = set(re.findall(r"^([\w-]+)\s*:", (ROOT / "Makefile").read_text(), re.MULTILINE))
     called = set(re.findall(r"make ([\w-]+)", (ROOT / "Jenkinsfile").read_text()))

@@ -52,15 +52,15 @@ COPY --from=model / /tmp/model/
 # (TOXMON_MODEL_DIR/<name with / as -->), so fetch_model only exports it and the runtime finds
 # it by the same TOXMON_MODEL. Weights may arrive owner-only (0600); the app does not run as
 # their owner. Settings refuse to load without a secret key; these commands serve no request.
-SHELL ["/bin/bash", "-o", "errexit", "-o", "nounset", "-o", "pipefail", "-c"]
-RUN export DJANGO_SECRET_KEY=build-only-never-serves; \
-    if [ -f /tmp/model/config.json ]; then \
-        mkdir -p "$TOXMON_MODEL_DIR"; \
-        cp -R /tmp/model "$TOXMON_MODEL_DIR/${TOXMON_MODEL//\//--}"; \
-    fi; \
-    python manage.py fetch_model; \
-    chmod -R a+rX "$TOXMON_MODEL_DIR"; \
-    python manage.py collectstatic --noinput
+RUN export DJANGO_SECRET_KEY=build-only-never-serves \
+    && if [ -f /tmp/model/config.json ]; then \
+        name=$(python -c 'import os; print(os.environ["TOXMON_MODEL"].replace("/", "--"))') \
+        && mkdir -p "$TOXMON_MODEL_DIR" \
+        && cp -R /tmp/model "$TOXMON_MODEL_DIR/$name"; \
+    fi \
+    && python manage.py fetch_model \
+    && chmod -R a+rX "$TOXMON_MODEL_DIR" \
+    && python manage.py collectstatic --noinput
 
 # --- venv: the server's packages. It serves the ONNX export, so torch, transformers and onnx,
 # needed above to export, stay out (and sympy, mpmath, networkx, which only torch needs): the

@@ -235,16 +235,20 @@ def image_build(*, workdir: Path, tag: str = IMAGE_TAG, **build_args: str) -> Bu
     log = ROOT / "reports" / "image-build.log"
     log.parent.mkdir(parents=True, exist_ok=True)
     started = time.monotonic()
+    process = subprocess.Popen(
+        ["podman", *command, str(ROOT)],
+        env=podman_env(),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    # Each line with the seconds since the start, so the log shows which step took the time.
     with log.open("w") as output:
-        result = subprocess.run(
-            ["podman", *command, str(ROOT)],
-            env=podman_env(),
-            stdout=output,
-            stderr=subprocess.STDOUT,
-            timeout=1800,
-        )
+        for line in process.stdout:
+            output.write(f"[{time.monotonic() - started:7.1f} s] {line}")
+    returncode = process.wait(timeout=60)
     seconds = time.monotonic() - started
-    if result.returncode != 0:
+    if returncode != 0:
         raise RuntimeError(f"podman build failed:\n--- build log ---\n{log.read_text()[-8000:]}")
     return Build(image=tag, seconds=seconds, log=log)
 

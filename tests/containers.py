@@ -53,7 +53,9 @@ DPKG_EXCLUDES = (
     "path-exclude=/usr/share/locale/*",
     "path-include=/usr/share/locale/locale.alias",
 )
-IMAGE_TAG = "localhost/toxmon-test:image"
+# One tag per checkout, so two checkouts testing at once on one machine never run each other's
+# image; the layers are shared all the same.
+IMAGE_TAG = f"localhost/toxmon-test:{hashlib.sha256(str(ROOT).encode()).hexdigest()[:12]}"
 MODEL_NAME = "tiny-toxic-bert"
 # The build pip's options that name files or folders on the host; they are mounted, read-only,
 # at the same path in the build.

@@ -1,6 +1,11 @@
 # syntax=docker/dockerfile:1
-# toxmon: the Django app on gunicorn with CPU-only torch and the model weights baked in.
+# toxmon: the Django app on gunicorn, serving the model's ONNX export, weights baked in.
 #   docker build -t toxmon .          (or `docker compose up -d --build`, see docs/docker.md)
+# Build arguments:
+#   TOXMON_MODEL  the model's hub id, fetched at build time; or, with a model folder given as
+#                 the `model` build context, the name it is served under:
+#                   docker build --build-context model=models/x --build-arg TOXMON_MODEL=x .
+#   TOXMON_TORCH  1 keeps torch and transformers in the image, for TOXMON_RUNTIME=torch
 
 ARG PYTHON_IMAGE=python:3.11-slim-bookworm
 
@@ -24,7 +29,10 @@ COPY pyproject.toml ./
 # hadolint ignore=DL3013
 RUN pip install --group serve
 
-# --- build: the weights and the static files, made once here, copied into the runtime ------------
+# --- model: empty unless `--build-context model=DIR` replaces it with a model folder ----------
+FROM scratch AS model
+
+# --- build: the weights, their ONNX export and the static files, copied into the runtime ------
 FROM deps AS build
 
 ARG TOXMON_MODEL=unitary/toxic-bert
@@ -39,9 +47,30 @@ COPY toxmon/ toxmon/
 COPY analyzer/ analyzer/
 COPY templates/ templates/
 COPY static/ static/
-# Settings refuse to load without a secret key; these two commands never serve a request.
-RUN DJANGO_SECRET_KEY=build-only-never-serves python manage.py fetch_model \
-    && DJANGO_SECRET_KEY=build-only-never-serves python manage.py collectstatic --noinput
+COPY --from=model / /tmp/model/
+# A given model folder goes where fetch_model keeps a fetched model of that name
+# (TOXMON_MODEL_DIR/<name with / as -->), so fetch_model only exports it and the runtime finds
+# it by the same TOXMON_MODEL. Weights may arrive owner-only (0600); the app does not run as
+# their owner. Settings refuse to load without a secret key; these commands serve no request.
+RUN export DJANGO_SECRET_KEY=build-only-never-serves \
+    && if [ -f /tmp/model/config.json ]; then \
+        name=$(python -c 'import os; print(os.environ["TOXMON_MODEL"].replace("/", "--"))') \
+        && mkdir -p "$TOXMON_MODEL_DIR" \
+        && cp -R /tmp/model "$TOXMON_MODEL_DIR/$name"; \
+    fi \
+    && python manage.py fetch_model \
+    && chmod -R a+rX "$TOXMON_MODEL_DIR" \
+    && python manage.py collectstatic --noinput
+
+# --- venv: the server's packages. It serves the ONNX export, so torch, transformers and onnx,
+# needed above to export, stay out (and sympy, mpmath, networkx, which only torch needs): the
+# image is a gigabyte smaller. TOXMON_TORCH=1 keeps them, for TOXMON_RUNTIME=torch.
+FROM deps AS venv
+
+ARG TOXMON_TORCH=0
+RUN if [ "$TOXMON_TORCH" != "1" ]; then \
+        pip uninstall --yes torch sympy mpmath networkx transformers onnx && pip check; \
+    fi
 
 # --- runtime -------------------------------------------------------------------------------------
 FROM ${PYTHON_IMAGE} AS runtime
@@ -67,7 +96,7 @@ RUN groupadd --system --gid 10001 toxmon \
     && useradd --system --uid 10001 --gid toxmon --home-dir /app --shell /usr/sbin/nologin toxmon
 
 WORKDIR /app
-COPY --from=deps /opt/venv /opt/venv
+COPY --from=venv /opt/venv /opt/venv
 COPY --from=build /app/models /app/models
 COPY --from=build /app/staticfiles /app/staticfiles
 COPY manage.py gunicorn.conf.py ./

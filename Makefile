@@ -21,7 +21,8 @@ $(INSTALLED): pyproject.toml
 	$(BIN)/pip install --quiet --group serve --group test
 	touch $@
 
-# Debian programs the tests run for real; installed only when one is missing.
+# Debian programs the tests run for real; installed only when one is missing. podman (with runc,
+# netavark and aardvark-dns for compose networks) and mmdebstrap build and run the image.
 system-deps:
 	@missing=""; \
 	command -v promtool >/dev/null || missing="$$missing prometheus"; \
@@ -30,6 +31,12 @@ system-deps:
 	command -v chromium >/dev/null || missing="$$missing chromium"; \
 	command -v npm >/dev/null || missing="$$missing nodejs npm"; \
 	ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || missing="$$missing postgresql"; \
+	command -v podman >/dev/null || missing="$$missing podman"; \
+	command -v runc >/dev/null || missing="$$missing runc"; \
+	command -v mmdebstrap >/dev/null || missing="$$missing mmdebstrap"; \
+	[ -x /usr/lib/podman/netavark ] || missing="$$missing netavark"; \
+	[ -x /usr/lib/podman/aardvark-dns ] || missing="$$missing aardvark-dns"; \
+	command -v iptables >/dev/null || missing="$$missing iptables"; \
 	if [ -n "$$missing" ]; then \
 		echo "Installing Debian packages:$$missing"; \
 		$(SUDO) apt-get update -qq && \
@@ -85,14 +92,18 @@ TINY_MODEL_NAME = $(if $(filter roberta,$(ARCH)),tiny-unbiased-toxic-roberta,$(i
 tiny-model: install
 	$(BIN)/python -m tests.model_factory --arch $(ARCH) models/$(TINY_MODEL_NAME)
 
+# The compose stack and the image with torch take several minutes more: `make test-stack`.
+SLOW_CONTAINER_TESTS := tests/integration/test_stack.py tests/integration/test_image_torch.py
+
 test: install system-deps perspective-client lint
-	$(BIN)/pytest --junitxml=reports/junit.xml
+	$(BIN)/pytest $(addprefix --ignore=,$(SLOW_CONTAINER_TESTS)) --junitxml=reports/junit.xml
 
 test-unit: install
 	$(BIN)/pytest -m unit --junitxml=reports/junit-unit.xml
 
 test-integration: install system-deps perspective-client
-	$(BIN)/pytest -m integration --junitxml=reports/junit-integration.xml
+	$(BIN)/pytest -m integration $(addprefix --ignore=,$(SLOW_CONTAINER_TESTS)) \
+		--junitxml=reports/junit-integration.xml
 
 # Style, the layer contract of pyproject.toml's [tool.importlinter], and types.
 lint: install
@@ -162,3 +173,15 @@ stress: install
 .PHONY: bench
 bench: install
 	$(BIN)/python benchmarks/bench.py
+
+# The image built from the Dockerfile with podman and started (docs/testing.md); part of
+# `make test`. The first run builds a Debian base image and every layer: minutes, then seconds.
+.PHONY: test-image test-stack
+test-image: install system-deps
+	$(BIN)/pytest tests/integration/test_image.py --junitxml=reports/junit-image.xml
+
+# docker-compose.yml brought up with Compose v2 on podman, two web replicas, the monitoring
+# stand-ins and the PostgreSQL profile; and the image built with torch. About 5 minutes once
+# the images are built (the Jenkinsfile's Test stage runs it).
+test-stack: install system-deps
+	$(BIN)/pytest $(SLOW_CONTAINER_TESTS) --junitxml=reports/junit-stack.xml

@@ -6,6 +6,7 @@ context exits, also when the test fails.
 
 import contextlib
 import os
+import re
 import signal
 import socket
 import subprocess
@@ -16,6 +17,8 @@ import urllib.request
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+
+import requests
 
 ROOT = Path(__file__).resolve().parent.parent
 VENV_BIN = Path(sys.executable).parent
@@ -184,3 +187,17 @@ def db_worker(app: LiveApp, *, log: Path | None = None) -> Iterator[subprocess.P
         yield process
     finally:
         stop_process(process)
+
+
+def form_post(url: str, text: str) -> requests.Response:
+    """Post text through the app's form at url with its CSRF token, as a browser would."""
+    session = requests.Session()
+    page = session.get(f"{url}/", timeout=30)
+    token = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', page.text)
+    assert token, f"the form has no CSRF token:\n{page.text[:2000]}"
+    return session.post(
+        f"{url}/",
+        data={"csrfmiddlewaretoken": token.group(1), "text": text},
+        headers={"Referer": f"{url}/"},
+        timeout=30,
+    )

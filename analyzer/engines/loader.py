@@ -26,7 +26,8 @@ def model_folder(model: str, model_dir: Path) -> Path | None:
 
     Never downloads: the server must not reach out to a hub while serving.
     """
-    if Path(model).is_dir():
+    # A folder counts only with a config: an empty mount point is no model (podman leaves one).
+    if (Path(model) / "config.json").is_file():
         return Path(model)
     fetched = model_dir / model.replace("/", "--")
     if (fetched / "config.json").is_file():

@@ -17,6 +17,14 @@ import requests
 
 from tests.serving import LiveApp
 
+# These tests are about many writers on one database, not about per-client limits
+# (test_limits_live.py): their 16 users all come from 127.0.0.1, so the app they run against
+# raises its per-address limits and opens batch uploads, explicitly, by setting.
+ONE_ADDRESS_MANY_USERS = {
+    "TOXMON_FORM_RATE_LIMIT": "100000/minute",
+    "TOXMON_BATCH_RATE_LIMIT": "1000/hour",
+    "TOXMON_BATCH_PUBLIC": "1",
+}
 CSRF_FIELD = re.compile(r'name="csrfmiddlewaretoken" value="([^"]+)"')
 
 

@@ -12,7 +12,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from tests.concurrent_use import assert_nothing_lost, batch_under_form_load
+from tests.concurrent_use import ONE_ADDRESS_MANY_USERS, assert_nothing_lost, batch_under_form_load
 from tests.serving import LiveApp, db_worker, served_app
 
 TEXTS = 3_000
@@ -25,7 +25,7 @@ LOCK_SECONDS = 8
 def app(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveApp]:
     workdir = tmp_path_factory.mktemp("concurrent")
     with (
-        served_app(workdir, workers=2, threads=8) as live,
+        served_app(workdir, workers=2, threads=8, **ONE_ADDRESS_MANY_USERS) as live,
         db_worker(live, log=workdir / "db_worker.log"),
     ):
         yield live

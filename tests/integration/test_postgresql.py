@@ -16,7 +16,7 @@ import psycopg
 import pytest
 import requests
 
-from tests.concurrent_use import assert_nothing_lost, batch_under_form_load
+from tests.concurrent_use import ONE_ADDRESS_MANY_USERS, assert_nothing_lost, batch_under_form_load
 from tests.serving import db_worker, free_port, served_app, stop_process, wait_for_port
 
 POSTGRES_BIN = sorted(glob.glob("/usr/lib/postgresql/*/bin"))
@@ -146,7 +146,9 @@ def test_analyses_are_stored_in_postgresql(tmp_path, postgres_url):
 
 def test_a_batch_and_16_form_posters_at_once_lose_nothing_on_postgresql(tmp_path, postgres_url):
     with (
-        served_app(tmp_path, workers=2, threads=8, DATABASE_URL=postgres_url) as app,
+        served_app(
+            tmp_path, workers=2, threads=8, DATABASE_URL=postgres_url, **ONE_ADDRESS_MANY_USERS
+        ) as app,
         db_worker(app, log=tmp_path / "db_worker.log"),
     ):
         outcome = batch_under_form_load(app, texts=3_000, threads=16, seconds=40, prefix="pg")

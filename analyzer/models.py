@@ -490,7 +490,9 @@ class Feedback(models.Model):
 
     analysis = models.ForeignKey(Analysis, on_delete=models.CASCADE, related_name="feedback")
     scores = models.JSONField(
-        help_text=_('Suggested score of each attribute, from 0 to 1, e.g. {"TOXICITY": 0.0}.')
+        default=dict,
+        blank=True,
+        help_text=_('Suggested score of each attribute, from 0 to 1, e.g. {"TOXICITY": 0.0}.'),
     )
     span_scores = models.JSONField(
         default=dict,
@@ -518,3 +520,8 @@ class Feedback(models.Model):
     def __str__(self) -> str:
         suggested = ", ".join(f"{name} {score:.0%}" for name, score in self.scores.items())
         return f"{suggested or 'span scores'} for analysis {self.analysis_id}"
+
+    def clean(self) -> None:
+        # A suggestion may score the whole text, parts of it, or both, but not nothing.
+        if not self.scores and not self.span_scores:
+            raise ValidationError(_("Suggest a summary score or span scores."))

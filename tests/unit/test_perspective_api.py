@@ -603,3 +603,20 @@ def test_a_suggestion_puts_its_analysis_in_the_review_queue_until_someone_review
     assert not Analysis.objects.needs_review().exists(), "reviewed since the suggestion"
     post(client, suggest_body(), key=key, url=SUGGEST)
     assert list(Analysis.objects.needs_review()) == [analysis], "a newer suggestion comes back"
+
+
+def test_a_suggestion_of_span_scores_only_is_kept(client, fake_engine, key):
+    spans_only = {"THREAT": {"spanScores": [{"begin": 0, "end": 0, "score": {"value": 0.0}}]}}
+    response = post(client, suggest_body(text="0", scores=spans_only), key=key, url=SUGGEST)
+    assert response.status_code == 200
+    feedback = Feedback.objects.get()
+    assert feedback.scores == {} and feedback.span_scores == {
+        "THREAT": [{"begin": 0, "end": 0, "score": 0.0}]
+    }
+
+
+def test_a_suggestion_with_no_score_at_all_is_refused(client, fake_engine, key):
+    empty = {"THREAT": {"summaryScore": None}}
+    response = post(client, suggest_body(scores=empty), key=key, url=SUGGEST)
+    assert_error(response, 400, "INVALID_ARGUMENT")
+    assert Feedback.objects.count() == 0

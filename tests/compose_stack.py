@@ -224,13 +224,19 @@ def stack_up(
     **env: str,
 ) -> Iterator[Stack]:
     """Bring services up from docker-compose.yml until settled; take it all down on exit."""
+    subnet = free_subnet()
     variables = {
         "DJANGO_SECRET_KEY": "stack-test-only-secret-key-0123456789-0123456789",
         "GRAFANA_ADMIN_PASSWORD": "stack-test-only",
+        "TOXMON_METRICS_TOKEN": "stack-test-only-metrics-token",
+        # Alertmanager refuses to start without a receiver; the tests read its API instead.
+        "ALERTMANAGER_WEBHOOK_URL": "http://127.0.0.1:9/unused",
         "TOXMON_IMAGE": containers.IMAGE_TAG,
         "TOXMON_MODEL": containers.MODEL_NAME,
         "TOXMON_STANDIN_IMAGE": standin_image(),
-        "TOXMON_SUBNET": free_subnet(),
+        "TOXMON_SUBNET": subnet,
+        # Prometheus' fixed address, the only one besides loopback that may read /metrics.
+        "TOXMON_PROMETHEUS_IP": str(ipaddress.ip_network(subnet)[10]),
         # One worker a replica: several replicas on two cores are enough load.
         "GUNICORN_WORKERS": "1",
         **env,

@@ -1,12 +1,17 @@
 """Gather the texts of concurrent requests into one model call.
 
 On a CPU a BERT call costs a fixed part plus the same for every token it reads, padding
-included. For BERT-base int8 on one thread that is about 3.5 ms plus 1.25 ms a token: the fixed
-part, all that batching saves, is worth only about 3 tokens. So a text joins a batch only while
-the padding it adds is at most that; padding of a fifth, allowed before, cost more than batching
-saved. One background thread per engine takes the oldest queued item and the queued items
-closest to it in length (up to a number of items, a token budget and that padding), runs them,
-and hands each request its own results. A request alone runs at once; the thread waits a few
+included: what batching saves is the fixed part. So a text joins a batch only while the padding
+it adds costs less than a call of its own, i.e. at most (cost per call / cost per token) tokens.
+That ratio depends on the machine (3.5 ms + 1.25 ms a token, about 3 tokens, for BERT-base int8
+on one thread of an AVX2 EPYC; 8 ms + 0.35 ms, about 23 tokens, on an AMX Xeon), so the engine
+measures it at start-up (`costs_fit`) and sets `max_padding_tokens` from it.
+
+One background thread per engine takes the oldest queued item of the most urgent priority and
+the queued items of that priority closest to it in length (up to a number of items, a token
+budget and that padding), runs them, and hands each request its own results. Explanations are
+queued at a lower priority than analyses, so they only use the model while no analysis waits,
+and may give up when they wait too long. A request alone runs at once; the thread waits a few
 milliseconds for more only while another request is known to be on its way.
 """
 
@@ -17,6 +22,7 @@ import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
+from enum import IntEnum
 from typing import Generic, TypeVar
 
 logger = logging.getLogger(__name__)
@@ -25,12 +31,64 @@ Item = TypeVar("Item")
 Result = TypeVar("Result")
 
 
+class Priority(IntEnum):
+    """Which queued work a model call takes first: the lowest value."""
+
+    # Someone is waiting for a verdict.
+    ANALYSIS = 0
+    # Word highlights: they run while no analysis waits.
+    EXPLANATION = 1
+
+
+class Overloaded(RuntimeError):
+    """Items waited longer than their request allowed and were withdrawn unscored."""
+
+
+@dataclass(frozen=True)
+class CallCost:
+    """What one model call costs on this machine: a fixed part and a part per padded token."""
+
+    call_seconds: float
+    token_seconds: float
+
+    @property
+    def padding_tokens(self) -> int:
+        """Return the most padding a text may add to a batch: what a call of its own costs."""
+        if self.token_seconds <= 0:
+            return MAX_PADDING_TOKENS
+        return max(0, min(MAX_PADDING_TOKENS, round(self.call_seconds / self.token_seconds)))
+
+
+# However cheap tokens look next to a call, padding a text to more than this many extra tokens
+# measured nothing real (timer noise on a tiny model).
+MAX_PADDING_TOKENS = 64
+
+
+def costs_fit(*, samples: Sequence[tuple[int, float]]) -> CallCost:
+    """Fit seconds = call + tokens x per-token to (padded tokens, seconds) samples."""
+    if len({tokens for tokens, _seconds in samples}) < 2:
+        raise ValueError("need samples of at least two sizes")
+    count = len(samples)
+    mean_tokens = sum(tokens for tokens, _ in samples) / count
+    mean_seconds = sum(seconds for _, seconds in samples) / count
+    spread = sum((tokens - mean_tokens) ** 2 for tokens, _ in samples)
+    token_seconds = (
+        sum((tokens - mean_tokens) * (seconds - mean_seconds) for tokens, seconds in samples)
+        / spread
+    )
+    token_seconds = max(token_seconds, 0.0)
+    call_seconds = max(mean_seconds - token_seconds * mean_tokens, 0.0)
+    return CallCost(call_seconds=call_seconds, token_seconds=token_seconds)
+
+
 @dataclass
 class _Submission(Generic[Item, Result]):
     items: Sequence[Item]
     results: list[Result | None] = field(default_factory=list)
     error: BaseException | None = None
     remaining: int = 0
+    # Items the worker has taken into a model call so far.
+    taken: int = 0
     done: threading.Event = field(default_factory=threading.Event)
 
 
@@ -39,6 +97,7 @@ class _Pending(Generic[Item, Result]):
     submission: _Submission[Item, Result]
     index: int
     cost: int
+    priority: Priority
 
 
 class MicroBatcher(Generic[Item, Result]):
@@ -53,6 +112,7 @@ class MicroBatcher(Generic[Item, Result]):
         max_tokens: int = 512,
         max_wait: float = 0.002,
         max_padding_tokens: int = 3,
+        max_background_tokens: int | None = None,
         name: str = "toxmon-batcher",
     ) -> None:
         if max_items < 1 or max_tokens < 1 or max_wait < 0 or max_padding_tokens < 0:
@@ -66,6 +126,11 @@ class MicroBatcher(Generic[Item, Result]):
         self.max_tokens = max_tokens
         self.max_wait = max_wait
         self.max_padding_tokens = max_padding_tokens
+        # A batch of lower-priority items is kept short, so an analysis that arrives while it
+        # runs waits little; a single item is never cut.
+        self.max_background_tokens = (
+            max_background_tokens if max_background_tokens is not None else max(1, max_tokens // 4)
+        )
         self._name = name
         self._queue: list[_Pending[Item, Result]] = []
         self._arriving = 0
@@ -88,7 +153,7 @@ class MicroBatcher(Generic[Item, Result]):
         def submit(items: Sequence[Item]) -> list[Result]:
             nonlocal submitted
             submitted = True
-            return self._submit(items, announced=True)
+            return self._submit(items, announced=True, priority=Priority.ANALYSIS, wait=None)
 
         try:
             yield submit
@@ -98,17 +163,32 @@ class MicroBatcher(Generic[Item, Result]):
                     self._arriving -= 1
                     self._condition.notify_all()
 
-    def submit(self, items: Sequence[Item]) -> list[Result]:
-        """Return the results of items, computed in batches with other requests' items."""
-        return self._submit(items, announced=False)
+    def submit(
+        self,
+        items: Sequence[Item],
+        *,
+        priority: Priority = Priority.ANALYSIS,
+        wait: float | None = None,
+    ) -> list[Result]:
+        """Return the results of items, computed in batches with other requests' items.
 
-    def _submit(self, items: Sequence[Item], *, announced: bool) -> list[Result]:
+        With `wait`: when that many seconds pass without the model taking any of the items, the
+        ones still queued are withdrawn and Overloaded is raised. A submission that is being
+        served, batch after batch, is never cut off.
+        """
+        return self._submit(items, announced=False, priority=priority, wait=wait)
+
+    def _submit(
+        self, items: Sequence[Item], *, announced: bool, priority: Priority, wait: float | None
+    ) -> list[Result]:
         submission: _Submission[Item, Result] = _Submission(
             items=items, results=[None] * len(items), remaining=len(items)
         )
         try:
             pending = [
-                _Pending(submission=submission, index=index, cost=self._cost(item))
+                _Pending(
+                    submission=submission, index=index, cost=self._cost(item), priority=priority
+                )
                 for index, item in enumerate(items)
             ]
         except BaseException:
@@ -126,10 +206,35 @@ class MicroBatcher(Generic[Item, Result]):
             self._ensure_worker()
             self._queue.extend(pending)
             self._condition.notify_all()
-        submission.done.wait()
+        taken = 0
+        while not submission.done.wait(wait):
+            with self._condition:
+                if submission.taken > taken:
+                    taken = submission.taken  # served meanwhile: it is not being starved
+                    continue
+                self._withdraw(submission, waited=wait)
         if submission.error is not None:
             raise submission.error
         return submission.results  # type: ignore[return-value]
+
+    def _withdraw(self, submission: _Submission[Item, Result], *, waited: float | None) -> None:
+        """Take a submission's waiting items out of the queue and raise Overloaded.
+
+        Called with the condition held. Does nothing when every item is in a model call already.
+        """
+        left = sum(1 for pending in self._queue if pending.submission is submission)
+        if not left:
+            return
+        self._queue = [pending for pending in self._queue if pending.submission is not submission]
+        raise Overloaded(
+            f"{left} of {len(submission.items)} item(s) waited {waited} s without the model "
+            "taking any"
+        )
+
+    def queued(self, *, priority: Priority) -> int:
+        """Return how many items of this priority wait for the model."""
+        with self._condition:
+            return sum(1 for pending in self._queue if pending.priority == priority)
 
     def _ensure_worker(self) -> None:
         # Started on first use, so a process that forks after loading never holds a dead thread.
@@ -148,23 +253,31 @@ class MicroBatcher(Generic[Item, Result]):
                 if remaining <= 0:
                     break
                 self._condition.wait(remaining)
-            # The oldest item always goes, however long. The others join it closest length first,
-            # while the batch stays within the token budget and each joiner adds no more padding
-            # than a call of its own would cost: padded tokens cost as much as real ones.
-            head = self._queue[0]
+            # Only the most urgent priority waiting is served; its oldest item always goes,
+            # however long. The others join it closest length first, while the batch stays
+            # within the token budget and each joiner adds no more padding than a call of its
+            # own would cost: padded tokens cost as much as real ones.
+            urgent = min(pending.priority for pending in self._queue)
+            candidates = [pending for pending in self._queue if pending.priority == urgent]
+            max_tokens = (
+                self.max_tokens if urgent == Priority.ANALYSIS else self.max_background_tokens
+            )
+            head = candidates[0]
             batch = [head]
             longest = head.cost
-            for pending in sorted(self._queue[1:], key=lambda item: abs(item.cost - head.cost)):
+            for pending in sorted(candidates[1:], key=lambda item: abs(item.cost - head.cost)):
                 if len(batch) == self.max_items:
                     break
                 padded = (len(batch) + 1) * max(longest, pending.cost)
                 added_padding = padded - len(batch) * longest - pending.cost
-                if padded > self.max_tokens or added_padding > self.max_padding_tokens:
+                if padded > max_tokens or added_padding > self.max_padding_tokens:
                     continue
                 batch.append(pending)
                 longest = max(longest, pending.cost)
             taken = {id(pending) for pending in batch}
             self._queue = [pending for pending in self._queue if id(pending) not in taken]
+            for pending in batch:
+                pending.submission.taken += 1
             return batch
 
     def _work(self) -> None:

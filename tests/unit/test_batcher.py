@@ -6,7 +6,13 @@ from collections.abc import Sequence
 
 import pytest
 
-from analyzer.engines.microbatcher import MicroBatcher
+from analyzer.engines.microbatcher import (
+    MAX_PADDING_TOKENS,
+    MicroBatcher,
+    Overloaded,
+    Priority,
+    costs_fit,
+)
 
 
 class FakeModel:
@@ -135,3 +141,107 @@ def test_limits_must_be_positive():
         MicroBatcher(FakeModel().run, cost=lambda item: 1, max_items=0)
     with pytest.raises(ValueError):
         MicroBatcher(FakeModel().run, cost=lambda item: 1, max_padding_tokens=-1)
+
+
+def test_waiting_analyses_run_before_waiting_explanations():
+    model = FakeModel(seconds_per_call=0.05)
+    batcher = MicroBatcher(model.run, cost=lambda item: 1, max_items=2)
+    busy = threading.Thread(target=batcher.submit, args=([0],))
+    busy.start()
+    time.sleep(0.01)  # the model is busy with [0]; everything below queues behind it
+    explanation = threading.Thread(
+        target=batcher.submit, args=([1, 2, 3, 4],), kwargs={"priority": Priority.EXPLANATION}
+    )
+    explanation.start()
+    time.sleep(0.01)
+    analysis = threading.Thread(target=batcher.submit, args=([5],))
+    analysis.start()
+    for thread in (busy, explanation, analysis):
+        thread.join(timeout=5)
+    assert model.calls[:2] == [[0], [5]], "the later analysis went before the explanation"
+    assert sorted(item for call in model.calls[2:] for item in call) == [1, 2, 3, 4]
+
+
+def test_a_batch_never_mixes_analyses_with_explanations():
+    model = FakeModel(seconds_per_call=0.03)
+    batcher = MicroBatcher(model.run, cost=lambda item: 1, max_items=8)
+    answers: dict[str, object] = {}
+
+    def send(name: str, items: list[int], priority: Priority) -> None:
+        answers[name] = batcher.submit(items, priority=priority)
+
+    threads = [
+        threading.Thread(target=send, args=(f"a{n}", [n], Priority.ANALYSIS)) for n in range(4)
+    ] + [threading.Thread(target=send, args=("e", [100, 101, 102], Priority.EXPLANATION))]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=5)
+    assert answers["e"] == [200, 202, 204]
+    for call in model.calls:
+        kinds = {item >= 100 for item in call}
+        assert len(kinds) == 1, f"{call} mixes analyses and explanations"
+
+
+def test_explanation_batches_are_kept_short_so_an_arriving_analysis_waits_little():
+    model = FakeModel(seconds_per_call=0)
+    batcher = MicroBatcher(
+        model.run, cost=lambda item: 10, max_items=8, max_tokens=80, max_background_tokens=20
+    )
+    assert batcher.submit(list(range(6)), priority=Priority.EXPLANATION) == [0, 2, 4, 6, 8, 10]
+    assert max(len(call) for call in model.calls) == 2, "20 tokens: two items of 10 a call"
+    model.calls.clear()
+    batcher.submit(list(range(6)))
+    assert model.calls == [list(range(6))], "analyses still fill the whole budget"
+
+
+def test_an_explanation_that_waits_too_long_is_withdrawn_and_never_scored():
+    model = FakeModel(seconds_per_call=0.3)
+    batcher = MicroBatcher(model.run, cost=lambda item: 1, max_items=1)
+    busy = threading.Thread(target=batcher.submit, args=([0],))
+    busy.start()
+    time.sleep(0.02)
+    started = time.perf_counter()
+    with pytest.raises(Overloaded):
+        batcher.submit([1, 2], priority=Priority.EXPLANATION, wait=0.05)
+    assert time.perf_counter() - started < 0.2, "it gave up without waiting for the model"
+    busy.join(timeout=5)
+    assert batcher.queued(priority=Priority.EXPLANATION) == 0
+    time.sleep(0.05)
+    assert all(1 not in call and 2 not in call for call in model.calls)
+    assert batcher.submit([3], priority=Priority.EXPLANATION, wait=1) == [6], "still served later"
+
+
+def test_an_explanation_already_in_a_model_call_is_waited_for_past_its_wait():
+    model = FakeModel(seconds_per_call=0.2)
+    batcher = MicroBatcher(model.run, cost=lambda item: 1)
+    assert batcher.submit([4], priority=Priority.EXPLANATION, wait=0.05) == [8]
+
+
+@pytest.mark.parametrize(
+    ("call_ms", "token_ms", "padding"),
+    [(3.5, 1.25, 3), (8.0, 0.35, 23), (1.0, 2.0, 0), (50.0, 0.01, 64)],
+)
+def test_the_padding_rule_is_what_a_call_costs_in_tokens(call_ms, token_ms, padding):
+    samples = [(tokens, (call_ms + token_ms * tokens) / 1000) for tokens in (6, 18, 66)]
+    cost = costs_fit(samples=samples)
+    assert cost.call_seconds == pytest.approx(call_ms / 1000)
+    assert cost.token_seconds == pytest.approx(token_ms / 1000)
+    assert cost.padding_tokens == padding
+
+
+def test_a_fit_needs_two_sizes_and_never_goes_negative():
+    with pytest.raises(ValueError):
+        costs_fit(samples=[(10, 0.01), (10, 0.02)])
+    # Timer noise can make a longer call look cheaper; that measures no cost per token at all.
+    cost = costs_fit(samples=[(6, 0.02), (66, 0.01)])
+    assert cost.token_seconds == 0 and cost.call_seconds > 0
+    assert cost.padding_tokens == MAX_PADDING_TOKENS
+
+
+def test_an_explanation_served_batch_after_batch_is_never_cut_off():
+    model = FakeModel(seconds_per_call=0.03)
+    batcher = MicroBatcher(model.run, cost=lambda item: 1, max_items=2)
+    # Five calls of 30 ms: far longer than the wait, but the model keeps taking its items.
+    answer = batcher.submit(list(range(10)), priority=Priority.EXPLANATION, wait=0.05)
+    assert answer == [2 * item for item in range(10)]

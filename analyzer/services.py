@@ -11,6 +11,7 @@ from django.db import transaction
 from analyzer import metrics
 from analyzer.engines import loader
 from analyzer.engines.base import Engine, ModelUnavailable, Prediction
+from analyzer.engines.microbatcher import Overloaded, Priority
 from analyzer.models import Analysis, Source, Verdict
 
 logger = logging.getLogger(__name__)
@@ -18,6 +19,10 @@ logger = logging.getLogger(__name__)
 
 class PredictionFailed(RuntimeError):
     """The engine could not score the text; nothing was stored."""
+
+
+class ModelBusy(PredictionFailed):
+    """Lower-priority work waited too long for the model, busy with analyses; nothing was scored."""
 
 
 @dataclass(frozen=True)
@@ -38,11 +43,17 @@ def judgement_from_scores(scores: Mapping[str, float], *, threshold: float) -> J
     return Judgement(verdict=verdict, top_label=top_label, max_score=max_score)
 
 
-def texts_predict(*, texts: Sequence[str]) -> tuple[Engine, list[Prediction], float]:
+def texts_predict(
+    *,
+    texts: Sequence[str],
+    priority: Priority = Priority.ANALYSIS,
+    wait: float | None = None,
+) -> tuple[Engine, list[Prediction], float]:
     """Score the texts in one engine call; return the engine, its predictions and the seconds.
 
     Every caller (analyses, explanations) gets the same failure handling: the error is logged,
-    counted in toxmon_prediction_failures_total and raised as PredictionFailed.
+    counted in toxmon_prediction_failures_total and raised as PredictionFailed. Work of a lower
+    priority that waited `wait` seconds unserved raises ModelBusy, which is not a failure.
     """
     try:
         engine = loader.engine_get()
@@ -50,7 +61,9 @@ def texts_predict(*, texts: Sequence[str]) -> tuple[Engine, list[Prediction], fl
         raise PredictionFailed(str(error)) from error
     started = time.perf_counter()
     try:
-        predictions = engine.predict(list(texts))
+        predictions = engine.predict(list(texts), priority=priority, wait=wait)
+    except Overloaded as error:
+        raise ModelBusy(str(error)) from error
     except Exception as error:
         metrics.prediction_failed(engine=engine.runtime)
         logger.exception("The %s engine failed to score %d text(s)", engine.runtime, len(texts))

@@ -1,9 +1,10 @@
 from django.core.exceptions import ValidationError
-from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
 from django.views.decorators.http import require_GET, require_http_methods
 
-from analyzer import batch_jobs, batch_reports, explain, services, tasks
+from analyzer import batch_jobs, batch_reports, explain, explanation_links, services, tasks
 from analyzer.csv_export import analyses_csv
 from analyzer.engines import loader
 from analyzer.engines.base import ModelUnavailable
@@ -11,6 +12,8 @@ from analyzer.forms import AnalyzeForm, BatchUploadForm
 from analyzer.models import Analysis, Batch
 
 TEMPLATE = "analyzer/analyze.html"
+EXPLANATION_PAGE = "analyzer/explanation.html"
+EXPLANATION_FRAGMENT = "analyzer/_explanation.html"
 
 
 @require_http_methods(["GET", "HEAD", "POST"])
@@ -26,17 +29,43 @@ def analyze(request: HttpRequest) -> HttpResponse:
         return render(request, TEMPLATE, {"form": form, "unavailable": True}, status=503)
     context: dict[str, object] = {"form": form, "analysis": analysis}
     if form.cleaned_data["explain"]:
-        context.update(explanation_context(analysis))
+        # The verdict never waits for the explanation: the page fetches it from this link.
+        token = explanation_links.link_token(analysis_id=analysis.pk)
+        context["explanation_url"] = reverse("analyzer:explanation", args=[token])
     return render(request, TEMPLATE, context)
 
 
-def explanation_context(analysis: Analysis) -> dict[str, object]:
-    """Return the highlighted text, or say that explaining failed (the analysis stands)."""
+@require_GET
+def explanation(request: HttpRequest, token: str) -> HttpResponse:
+    """Show the words that raised an analysis's top label: a fragment for the script, or a page."""
+    analysis = explanation_links.analysis_from_token(token=token)
+    if analysis is None:
+        raise Http404("This explanation link is not valid or has expired.")
+    # How much model work an explanation may take is decided here, per request.
+    context = explanation_context(analysis, budget=explain.budget_default())
+    template = EXPLANATION_FRAGMENT if request.GET.get("fragment") else EXPLANATION_PAGE
+    if not context.get("explanation_busy"):
+        return render(request, template, context)
+    response = render(request, template, context, status=503)
+    response["Retry-After"] = "5"
+    return response
+
+
+def explanation_context(analysis: Analysis, *, budget: explain.Budget) -> dict[str, object]:
+    """Return the highlighted text, or say why there is none (the analysis stands)."""
+    context: dict[str, object] = {"analysis": analysis}
     try:
-        [spans] = explain.explanations_build(analyses=[analysis])
+        [explanation] = explain.explanations_build(analyses=[analysis], budget=budget)
+    except services.ModelBusy:
+        return {**context, "explanation_busy": True}
     except services.PredictionFailed:
-        return {"explanation_failed": True}
-    return {"segments": explain.segments_from_spans(analysis.text, spans), "levels": explain.Level}
+        return {**context, "explanation_failed": True}
+    return {
+        **context,
+        "explanation": explanation,
+        "segments": explain.segments_from_spans(analysis.text, explanation.spans),
+        "levels": explain.Level,
+    }
 
 
 @require_GET

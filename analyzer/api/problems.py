@@ -16,6 +16,7 @@ TITLES = {
     "invalid-fields": "Invalid fields",
     "rate-limited": "Too many requests",
     "model-unavailable": "Model unavailable",
+    "model-busy": "Model too busy to explain",
     "server-error": "Internal server error",
 }
 

@@ -92,7 +92,11 @@ PROBLEM_STATUSES = frozenset({400, 401, 405, 413, 415, 422, 429, 503})
 )
 def analyze(request: HttpRequest, payload: AnalyzeRequest) -> dict[str, Any]:
     analyses = services.analyses_build(texts=payload.texts, source=Source.API)
-    spans = explain.explanations_build(analyses=analyses) if payload.explain else None
+    explanations = (
+        explain.explanations_build(analyses=analyses, budget=explain.budget_default())
+        if payload.explain
+        else None
+    )
     # Stored only once the explanation, too, has succeeded: a 503 promises nothing was stored.
     if payload.store:
         services.analyses_save(analyses=analyses)
@@ -106,8 +110,8 @@ def analyze(request: HttpRequest, payload: AnalyzeRequest) -> dict[str, Any]:
             "max_score": analysis.max_score,
             "windows": analysis.windows,
         }
-        if spans is not None:
-            result["spans"] = [span.as_dict() for span in spans[index]]
+        if explanations is not None:
+            result["spans"] = [span.as_dict() for span in explanations[index].spans]
         results.append(result)
     return {
         "engine": analyses[0].engine,

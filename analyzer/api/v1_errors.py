@@ -112,6 +112,18 @@ def model_unavailable(request: HttpRequest, error: Exception) -> HttpResponse:
     )
 
 
+def model_busy(request: HttpRequest, error: Exception) -> HttpResponse:
+    return problem(
+        status=503,
+        kind="model-busy",
+        detail=(
+            "The model was busy with analyses, so the texts were not explained; nothing was "
+            "stored. Try again in a moment, or without explain."
+        ),
+        headers={"Retry-After": str(RETRY_AFTER_SECONDS)},
+    )
+
+
 def api_not_found(request: HttpRequest, error: Exception) -> HttpResponse:
     return not_found(request)
 
@@ -142,7 +154,7 @@ PROBLEM_DESCRIPTIONS = {
     "415": "The body is not application/json.",
     "422": "Fields are missing or invalid; `errors` names each one.",
     "429": "The token is over its rate limit.",
-    "503": "The model is unavailable; nothing was stored.",
+    "503": "The model is unavailable, or too busy to explain; nothing was stored.",
 }
 RETRY_AFTER_HEADER = {
     "description": "Seconds to wait before trying again.",
@@ -183,6 +195,7 @@ HANDLERS: dict[type[Exception], Callable[[HttpRequest, Any], HttpResponse]] = {
     RequestDataTooBig: body_too_large,
     HttpError: unreadable_body,
     ValidationError: invalid_fields,
+    services.ModelBusy: model_busy,
     services.PredictionFailed: model_unavailable,
     Http404: api_not_found,
     Exception: server_error,

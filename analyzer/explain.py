@@ -57,7 +57,7 @@ class Budget:
     # Occluded copies of one text at most; words beyond are removed in groups.
     spans: int = 64
     # A piece of more words is occluded coarse to fine.
-    fine_words: int = 12
+    fine_words: int = 8
     # Seconds an explanation may wait for the model without being served before giving up.
     wait_seconds: float | None = None
 
@@ -196,8 +196,8 @@ def pieces_split(text: str) -> list[tuple[int, int]]:
     return pieces
 
 
-# Groups refined word by word in a piece occluded coarse to fine: the best one, and the next one
-# too when it raised the score at least half as much.
+# Groups of words refined word by word in a text's sentences occluded coarse to fine: the best
+# one, and the next one too when it raised the score at least half as much.
 REFINED_GROUPS = 2
 
 
@@ -223,28 +223,16 @@ class _Occlusion:
     def contributions(self) -> list[float]:
         return [round(self.base - score, 6) for score in self.scores]
 
-    def refinements(self) -> list["_Occlusion"]:
-        """Return, for a coarse occlusion, the word-by-word occlusions of its best groups."""
-        if not self.coarse or not self.spans:
-            return []
-        contributions = self.contributions
-        best, *others = sorted(
-            range(len(self.spans)), key=lambda index: contributions[index], reverse=True
+    def refine(self, index: int) -> "_Occlusion | None":
+        """Return a word-by-word occlusion of group `index`, kept for parts(); None for a word."""
+        group_start, group_end = self.spans[index]
+        inside = [(s, e) for s, e in word_spans(self.text) if group_start <= s and e <= group_end]
+        if len(inside) < 2:
+            return None
+        self.refined[index] = _Occlusion(
+            label=self.label, text=self.text, base=self.base, spans=inside
         )
-        chosen = [best] + [
-            index
-            for index in others[: REFINED_GROUPS - 1]
-            if contributions[best] > 0 and contributions[index] >= contributions[best] / 2
-        ]
-        words = word_spans(self.text)
-        for index in chosen:
-            group_start, group_end = self.spans[index]
-            inside = [(s, e) for s, e in words if group_start <= s and e <= group_end]
-            if len(inside) > 1:
-                self.refined[index] = _Occlusion(
-                    label=self.label, text=self.text, base=self.base, spans=inside
-                )
-        return list(self.refined.values())
+        return self.refined[index]
 
     def parts(self) -> list[tuple[int, int, float]]:
         """Return (start, end, contribution) of each word or group, refined groups as words."""
@@ -302,6 +290,27 @@ class _Plan:
                 coarse=coarse,
             )
             self.occlusions.append((start, occlusion))
+
+    def refinements(self) -> list[_Occlusion]:
+        """Return word-by-word occlusions of the groups that raised the score most in this text.
+
+        The best group always; the next best too when it raised the score at least half as much.
+        """
+        groups = [
+            (contribution, occlusion, index)
+            for _start, occlusion in self.occlusions
+            if occlusion.coarse
+            for index, contribution in enumerate(occlusion.contributions)
+        ]
+        groups.sort(key=lambda group: group[0], reverse=True)
+        if not groups:
+            return []
+        best = groups[0][0]
+        chosen = [groups[0]] + [
+            group for group in groups[1:REFINED_GROUPS] if best > 0 and group[0] >= best / 2
+        ]
+        refinements = [occlusion.refine(index) for _contribution, occlusion, index in chosen]
+        return [refinement for refinement in refinements if refinement is not None]
 
     def explanation(self) -> Explanation:
         text = self.analysis.text
@@ -404,8 +413,7 @@ def _explanations_build(*, analyses: Sequence[Analysis], budget: Budget) -> list
     _occlusions_run(occlusions, budget=budget)
     # 3. The words of the groups that raised the score most, one by one.
     _occlusions_run(
-        [refinement for occlusion in occlusions for refinement in occlusion.refinements()],
-        budget=budget,
+        [refinement for plan in plans for refinement in plan.refinements()], budget=budget
     )
     return [plan.explanation() for plan in plans]
 

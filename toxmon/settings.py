@@ -202,7 +202,7 @@ TOXMON_API_MAX_TEXTS = 32
 # removed by groups first, then word by word in the groups that matter.
 TOXMON_EXPLAIN_MAX_SENTENCES = int(os.environ.get("TOXMON_EXPLAIN_MAX_SENTENCES", "2"))
 TOXMON_EXPLAIN_MAX_SPANS = int(os.environ.get("TOXMON_EXPLAIN_MAX_SPANS", "64"))
-TOXMON_EXPLAIN_FINE_WORDS = int(os.environ.get("TOXMON_EXPLAIN_FINE_WORDS", "12"))
+TOXMON_EXPLAIN_FINE_WORDS = int(os.environ.get("TOXMON_EXPLAIN_FINE_WORDS", "8"))
 # Explanations run only while no analysis waits for the model; one that the model did not serve
 # for this long gives up and says the server is busy, instead of holding a worker's thread.
 TOXMON_EXPLAIN_WAIT_MS = float(os.environ.get("TOXMON_EXPLAIN_WAIT_MS", "500"))

@@ -126,13 +126,16 @@ class MicroBatcher(Generic[Item, Result]):
         self.max_tokens = max_tokens
         self.max_wait = max_wait
         self.max_padding_tokens = max_padding_tokens
-        # A batch of lower-priority items is kept short, so an analysis that arrives while it
-        # runs waits little; a single item is never cut.
+        # A batch of lower-priority items has no limit of items, so an explanation's many short
+        # copies take few calls, but half the tokens, so an analysis that arrives while it runs
+        # waits less. A single item is never cut.
         self.max_background_tokens = (
-            max_background_tokens if max_background_tokens is not None else max(1, max_tokens // 4)
+            max_background_tokens if max_background_tokens is not None else max(1, max_tokens // 2)
         )
         self._name = name
         self._queue: list[_Pending[Item, Result]] = []
+        # The submissions whose items are in the model call running now.
+        self._running: list[_Submission[Item, Result]] = []
         self._arriving = 0
         self._condition = threading.Condition()
         self._thread: threading.Thread | None = None
@@ -209,8 +212,9 @@ class MicroBatcher(Generic[Item, Result]):
         taken = 0
         while not submission.done.wait(wait):
             with self._condition:
-                if submission.taken > taken:
-                    taken = submission.taken  # served meanwhile: it is not being starved
+                # Served meanwhile, or in the model call running now: it is not being starved.
+                if submission.taken > taken or submission in self._running:
+                    taken = submission.taken
                     continue
                 self._withdraw(submission, waited=wait)
         if submission.error is not None:
@@ -259,14 +263,15 @@ class MicroBatcher(Generic[Item, Result]):
             # own would cost: padded tokens cost as much as real ones.
             urgent = min(pending.priority for pending in self._queue)
             candidates = [pending for pending in self._queue if pending.priority == urgent]
-            max_tokens = (
-                self.max_tokens if urgent == Priority.ANALYSIS else self.max_background_tokens
-            )
+            if urgent == Priority.ANALYSIS:
+                max_items, max_tokens = self.max_items, self.max_tokens
+            else:
+                max_items, max_tokens = self.max_background_tokens, self.max_background_tokens
             head = candidates[0]
             batch = [head]
             longest = head.cost
             for pending in sorted(candidates[1:], key=lambda item: abs(item.cost - head.cost)):
-                if len(batch) == self.max_items:
+                if len(batch) == max_items:
                     break
                 padded = (len(batch) + 1) * max(longest, pending.cost)
                 added_padding = padded - len(batch) * longest - pending.cost
@@ -278,31 +283,38 @@ class MicroBatcher(Generic[Item, Result]):
             self._queue = [pending for pending in self._queue if id(pending) not in taken]
             for pending in batch:
                 pending.submission.taken += 1
+            self._running = [pending.submission for pending in batch]
             return batch
 
     def _work(self) -> None:
         while True:
             batch = self._take()
             self.batch_sizes.append(len(batch))
-            try:
-                results = self._run([pending.submission.items[pending.index] for pending in batch])
-                if len(results) != len(batch):
-                    raise RuntimeError(f"{len(results)} results for {len(batch)} items")
-            except Exception as error:
-                if len(batch) == 1:
-                    self._fail(batch[0], error)
-                    continue
-                # One bad item must not fail the requests it happened to share a batch with.
-                for pending in batch:
-                    try:
-                        [result] = self._run([pending.submission.items[pending.index]])
-                    except Exception as item_error:
-                        self._fail(pending, item_error)
-                    else:
-                        self._deliver(pending, result)
-                continue
-            for pending, result in zip(batch, results, strict=True):
-                self._deliver(pending, result)
+            self._batch_run(batch)
+            with self._condition:
+                self._running = []
+
+    def _batch_run(self, batch: list[_Pending[Item, Result]]) -> None:
+        """Run one batch and hand each item's submission its result or error."""
+        try:
+            results = self._run([pending.submission.items[pending.index] for pending in batch])
+            if len(results) != len(batch):
+                raise RuntimeError(f"{len(results)} results for {len(batch)} items")
+        except Exception as error:
+            if len(batch) == 1:
+                self._fail(batch[0], error)
+                return
+            # One bad item must not fail the requests it happened to share a batch with.
+            for pending in batch:
+                try:
+                    [result] = self._run([pending.submission.items[pending.index]])
+                except Exception as item_error:
+                    self._fail(pending, item_error)
+                else:
+                    self._deliver(pending, result)
+            return
+        for pending, result in zip(batch, results, strict=True):
+            self._deliver(pending, result)
 
     def _deliver(self, pending: _Pending[Item, Result], result: Result) -> None:
         submission = pending.submission

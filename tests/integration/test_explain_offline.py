@@ -49,7 +49,7 @@ def test_the_one_insult_among_friendly_words_contributes_most(offline_engine, te
 def test_coarse_to_fine_finds_the_same_top_word_as_one_copy_per_word(offline_engine, text):
     [analysis] = analyses_build(texts=[text])
     [full] = explanations_build(analyses=[analysis], budget=Budget(fine_words=1000))
-    [coarse] = explanations_build(analyses=[analysis], budget=Budget(fine_words=12))
+    [coarse] = explanations_build(analyses=[analysis], budget=Budget(fine_words=8))
     assert coarse.model_inputs < full.model_inputs
     top_full = max(full.spans, key=lambda span: span.contribution)
     top_coarse = max(coarse.spans, key=lambda span: span.contribution)

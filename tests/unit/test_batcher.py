@@ -183,16 +183,18 @@ def test_a_batch_never_mixes_analyses_with_explanations():
         assert len(kinds) == 1, f"{call} mixes analyses and explanations"
 
 
-def test_explanation_batches_are_kept_short_so_an_arriving_analysis_waits_little():
+def test_explanation_batches_are_cut_by_tokens_only_so_an_arriving_analysis_waits_little():
     model = FakeModel(seconds_per_call=0)
     batcher = MicroBatcher(
-        model.run, cost=lambda item: 10, max_items=8, max_tokens=80, max_background_tokens=20
+        model.run, cost=lambda item: 10, max_items=4, max_tokens=80, max_background_tokens=60
     )
-    assert batcher.submit(list(range(6)), priority=Priority.EXPLANATION) == [0, 2, 4, 6, 8, 10]
-    assert max(len(call) for call in model.calls) == 2, "20 tokens: two items of 10 a call"
+    assert batcher.submit(list(range(12)), priority=Priority.EXPLANATION) == [
+        2 * item for item in range(12)
+    ]
+    assert [len(call) for call in model.calls] == [6, 6], "60 tokens a call, more than 4 items"
     model.calls.clear()
-    batcher.submit(list(range(6)))
-    assert model.calls == [list(range(6))], "analyses still fill the whole budget"
+    batcher.submit(list(range(8)))
+    assert [len(call) for call in model.calls] == [4, 4], "analyses keep their item limit"
 
 
 def test_an_explanation_that_waits_too_long_is_withdrawn_and_never_scored():
@@ -245,3 +247,11 @@ def test_an_explanation_served_batch_after_batch_is_never_cut_off():
     # Five calls of 30 ms: far longer than the wait, but the model keeps taking its items.
     answer = batcher.submit(list(range(10)), priority=Priority.EXPLANATION, wait=0.05)
     assert answer == [2 * item for item in range(10)]
+
+
+def test_an_explanation_in_a_model_call_longer_than_its_wait_is_not_withdrawn():
+    model = FakeModel(seconds_per_call=0.2)
+    batcher = MicroBatcher(model.run, cost=lambda item: 1, max_items=2)
+    # The first call alone outlasts the wait; the rest is queued behind it.
+    answer = batcher.submit([1, 2, 3], priority=Priority.EXPLANATION, wait=0.05)
+    assert answer == [2, 4, 6]

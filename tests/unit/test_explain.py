@@ -169,7 +169,7 @@ def test_coarse_to_fine_finds_the_same_top_word_with_fewer_copies(fake_engine):
     [full] = explanations_build(analyses=analyses, budget=Budget(fine_words=100))
     full_copies = sum(len(call) for call in fake_engine.calls)
     fake_engine.calls.clear()
-    [coarse] = explanations_build(analyses=analyses, budget=Budget(fine_words=12))
+    [coarse] = explanations_build(analyses=analyses, budget=Budget(fine_words=8))
     coarse_copies = sum(len(call) for call in fake_engine.calls)
     assert full_copies == len(word_spans(text))
     assert coarse_copies < full_copies / 2

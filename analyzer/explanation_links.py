@@ -26,4 +26,7 @@ def analysis_from_token(*, token: str) -> Analysis | None:
         )
     except signing.BadSignature:  # also SignatureExpired
         return None
-    return Analysis.objects.filter(pk=int(analysis_id)).first()
+    try:
+        return Analysis.objects.get(pk=int(analysis_id))
+    except Analysis.DoesNotExist:
+        return None

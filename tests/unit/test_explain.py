@@ -258,7 +258,7 @@ def test_the_results_page_answers_with_the_verdict_before_any_explanation(client
     assert len(fake_engine.calls) == 1, "only the analysis was scored"
     link = explanation_link(html)
     assert f'data-explanation-src="{link}?fragment=1"' in html
-    assert "js/explanation.js" in html
+    assert "js/analyze.js" in html
 
 
 def test_the_page_script_gets_the_highlights_as_a_fragment(client, fake_engine):

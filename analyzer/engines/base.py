@@ -60,9 +60,10 @@ class BatchLimits:
     max_padding_tokens: int | None = None
 
 
-# Texts of these many words, each scored alone a few times, give the calibration its two ends.
-CALIBRATION_WORDS = (4, 16, 64)
-CALIBRATION_REPEATS = 3
+# Texts of these many words, each scored alone a few times, measure what a call and a token
+# cost. Short ones: the fixed cost is a few tokens' worth, and a long text's noise would swamp it.
+CALIBRATION_WORDS = (1, 4, 12, 30)
+CALIBRATION_REPEATS = 5
 
 
 class WindowedEngine:

@@ -106,10 +106,11 @@ class WindowedEngine:
 
     def calibrate(self) -> CallCost:
         """Time a few model calls and return what a call and a token cost on this machine."""
+        windows = [self._windows(" ".join(["the"] * words))[0] for words in CALIBRATION_WORDS]
         samples = []
-        for words in CALIBRATION_WORDS:
-            [window] = self._windows(" ".join(["the"] * words))[:1]
-            for _repeat in range(CALIBRATION_REPEATS):
+        # Round after round of every size, so a spell of load elsewhere slows all sizes alike.
+        for _repeat in range(CALIBRATION_REPEATS):
+            for window in windows:
                 started = time.perf_counter()
                 self._score([window])
                 samples.append((self._window_tokens(window), time.perf_counter() - started))

@@ -58,6 +58,9 @@ class BatchLimits:
     max_wait_seconds: float = 0.002
     # None: measured at start-up by WindowedEngine.calibrate().
     max_padding_tokens: int | None = None
+    # Explanations are refused while analyses kept the model busy more than this share of the
+    # last second.
+    max_busy_share: float = 0.8
 
 
 # Texts of these many words, each scored alone a few times, measure what a call and a token
@@ -90,6 +93,7 @@ class WindowedEngine:
                 max_items=batch.max_texts,
                 max_tokens=batch.max_tokens,
                 max_wait=batch.max_wait_seconds,
+                max_busy_share=batch.max_busy_share,
                 name=f"{self.runtime}-batcher",
             )
             if batch.max_padding_tokens is not None:

@@ -53,6 +53,7 @@ def batch_limits() -> BatchLimits | None:
         max_tokens=settings.TOXMON_MICROBATCH_MAX_TOKENS,
         max_wait_seconds=settings.TOXMON_MICROBATCH_WAIT_MS / 1000,
         max_padding_tokens=settings.TOXMON_MICROBATCH_MAX_PADDING,
+        max_busy_share=settings.TOXMON_EXPLAIN_BUSY_SHARE,
     )
 
 

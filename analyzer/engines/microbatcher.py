@@ -10,9 +10,12 @@ measures it at start-up (`costs_fit`) and sets `max_padding_tokens` from it.
 One background thread per engine takes the oldest queued item of the most urgent priority and
 the queued items of that priority closest to it in length (up to a number of items, a token
 budget and that padding), runs them, and hands each request its own results. Explanations are
-queued at a lower priority than analyses, so they only use the model while no analysis waits,
-and may give up when they wait too long. A request alone runs at once; the thread waits a few
-milliseconds for more only while another request is known to be on its way.
+queued at a lower priority than analyses, so they only use the model while no analysis waits;
+they are refused at once while the model is busy (`max_busy_share` of the last second) and
+analyses are among its work, and give up when they wait too long: under load the model serves
+verdicts. A request
+alone runs at once; the thread waits a few milliseconds for more only while another request is
+known to be on its way.
 """
 
 import collections
@@ -62,6 +65,8 @@ class CallCost:
 # However cheap tokens look next to a call, padding a text to more than this many extra tokens
 # measured nothing real (timer noise on a tiny model).
 MAX_PADDING_TOKENS = 64
+# Seconds over which the model's time spent on analyses is added up.
+BUSY_WINDOW = 1.0
 
 
 def costs_fit(*, samples: Sequence[tuple[int, float]]) -> CallCost:
@@ -113,6 +118,7 @@ class MicroBatcher(Generic[Item, Result]):
         max_wait: float = 0.002,
         max_padding_tokens: int = 3,
         max_background_tokens: int | None = None,
+        max_busy_share: float = 0.8,
         name: str = "toxmon-batcher",
     ) -> None:
         if max_items < 1 or max_tokens < 1 or max_wait < 0 or max_padding_tokens < 0:
@@ -132,7 +138,13 @@ class MicroBatcher(Generic[Item, Result]):
         self.max_background_tokens = (
             max_background_tokens if max_background_tokens is not None else max(1, max_tokens // 2)
         )
+        # Lower-priority work is refused at once while the model was busy more than this share
+        # of the last BUSY_WINDOW seconds and analyses were among its work: queued, it would
+        # take the model from the next verdicts, or hold its request until it gives up.
+        self.max_busy_share = max_busy_share
         self._name = name
+        # (end, seconds, priority) of the model calls that ended in the last BUSY_WINDOW seconds.
+        self._calls: collections.deque[tuple[float, float, Priority]] = collections.deque()
         self._queue: list[_Pending[Item, Result]] = []
         # The submissions whose items are in the model call running now.
         self._running: list[_Submission[Item, Result]] = []
@@ -181,9 +193,26 @@ class MicroBatcher(Generic[Item, Result]):
         """
         return self._submit(items, announced=False, priority=priority, wait=wait)
 
+    def busy_share(self) -> tuple[float, bool]:
+        """Return the share of the last BUSY_WINDOW seconds the model was busy, and whether
+        analyses were among its work."""
+        now = time.monotonic()
+        with self._condition:
+            while self._calls and self._calls[0][0] < now - BUSY_WINDOW:
+                self._calls.popleft()
+            busy = sum(min(seconds, end - (now - BUSY_WINDOW)) for end, seconds, _ in self._calls)
+            analyses = any(priority == Priority.ANALYSIS for _, _, priority in self._calls)
+        return busy / BUSY_WINDOW, analyses or self.queued(priority=Priority.ANALYSIS) > 0
+
     def _submit(
         self, items: Sequence[Item], *, announced: bool, priority: Priority, wait: float | None
     ) -> list[Result]:
+        if priority != Priority.ANALYSIS and items:
+            busy, analyses = self.busy_share()
+            if analyses and busy > self.max_busy_share:
+                raise Overloaded(
+                    f"the model was busy {busy:.0%} of the last {BUSY_WINDOW:g} s, analyses too"
+                )
         submission: _Submission[Item, Result] = _Submission(
             items=items, results=[None] * len(items), remaining=len(items)
         )
@@ -290,9 +319,12 @@ class MicroBatcher(Generic[Item, Result]):
         while True:
             batch = self._take()
             self.batch_sizes.append(len(batch))
+            started = time.monotonic()
             self._batch_run(batch)
+            ended = time.monotonic()
             with self._condition:
                 self._running = []
+                self._calls.append((ended, ended - started, batch[0].priority))
 
     def _batch_run(self, batch: list[_Pending[Item, Result]]) -> None:
         """Run one batch and hand each item's submission its result or error."""

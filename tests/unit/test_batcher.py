@@ -255,3 +255,30 @@ def test_an_explanation_in_a_model_call_longer_than_its_wait_is_not_withdrawn():
     # The first call alone outlasts the wait; the rest is queued behind it.
     answer = batcher.submit([1, 2, 3], priority=Priority.EXPLANATION, wait=0.05)
     assert answer == [2, 4, 6]
+
+
+def test_explanations_are_refused_at_once_while_analyses_keep_the_model_busy():
+    model = FakeModel(seconds_per_call=0.1)
+    batcher = MicroBatcher(model.run, cost=lambda item: 1, max_items=1, max_busy_share=0.5)
+    assert batcher.submit([1], priority=Priority.EXPLANATION) == [2], "an idle model explains"
+    for item in range(8):  # 0.8 s of the last second on analyses
+        batcher.submit([item])
+    assert batcher.busy_share()[0] > 0.5
+    started = time.perf_counter()
+    with pytest.raises(Overloaded):
+        batcher.submit([99], priority=Priority.EXPLANATION, wait=5)
+    assert time.perf_counter() - started < 0.05, "refused without waiting"
+    assert all(99 not in call for call in model.calls), "and never scored"
+    time.sleep(1.05)
+    assert batcher.busy_share() == (0, False)
+    assert batcher.submit([3], priority=Priority.EXPLANATION) == [6], "served again once idle"
+
+
+def test_a_model_busy_with_explanations_alone_keeps_explaining():
+    model = FakeModel(seconds_per_call=0.1)
+    batcher = MicroBatcher(model.run, cost=lambda item: 1, max_items=1, max_busy_share=0.5)
+    # One long explanation, call after call: nobody waits for a verdict, so it is not cut off.
+    for item in range(8):
+        assert batcher.submit([item], priority=Priority.EXPLANATION) == [2 * item]
+    share, analyses = batcher.busy_share()
+    assert share > 0.5 and not analyses

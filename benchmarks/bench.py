@@ -321,6 +321,7 @@ def default_path_latency(model_folder: Path, *, repeats: int) -> dict[str, dict[
     explanation fetch after it, for each of the issue's texts, on an otherwise idle server."""
     import http.cookiejar
     import re
+    import urllib.error
     import urllib.parse
     import urllib.request
 
@@ -352,24 +353,30 @@ def default_path_latency(model_folder: Path, *, repeats: int) -> dict[str, dict[
                 url, data=body, headers={"Referer": f"{app.url}/"}
             )
             started = time.perf_counter()
-            with opener.open(request, timeout=300) as response:
-                text = response.read().decode()
+            try:
+                with opener.open(request, timeout=300) as response:
+                    text = response.read().decode()
+            except urllib.error.HTTPError as error:  # 503: too busy to explain, said on the page
+                text = error.read().decode()
             return 1000 * (time.perf_counter() - started), text
 
         for name, text in explain_texts().items():
             timed(f"{app.url}/", {"csrfmiddlewaretoken": csrf, "text": text})
-            plain, default, fetch = [], [], []
+            plain, default, fetch, busy = [], [], [], 0
             for _repeat in range(repeats):
                 data = {"csrfmiddlewaretoken": csrf, "text": text}
                 plain.append(timed(f"{app.url}/", data)[0])
                 milliseconds, html = timed(f"{app.url}/", {**data, "explain": "on"})
                 default.append(milliseconds)
                 link = link_pattern.search(html).group(1)
-                fetch.append(timed(f"{app.url}{link}")[0])
+                milliseconds, fragment = timed(f"{app.url}{link}")
+                fetch.append(milliseconds)
+                busy += 'data-explanation-state="busy"' in fragment
             results[name] = {
                 "plain": statistics.median(plain),
                 "default": statistics.median(default),
                 "explanation": statistics.median(fetch),
+                "busy": busy,
             }
             log(f"Default path, {name}: {results[name]}")
     return results
@@ -667,14 +674,15 @@ def report(results: dict) -> str:
         "it on the page.",
         "",
         "| text | post, explanations off | post, default | default / off "
-        "| explanation fetch | post + fetch |",
-        "|---|---:|---:|---:|---:|---:|",
+        "| explanation fetch | post + fetch | fetches declined as busy |",
+        "|---|---:|---:|---:|---:|---:|---:|",
     ]
     for name, latency in results["latency"].items():
         lines.append(
             f"| {name} | {latency['plain']:.0f} | {latency['default']:.0f} "
             f"| {latency['default'] / latency['plain']:.2f} | {latency['explanation']:.0f} "
-            f"| {latency['default'] + latency['explanation']:.0f} |"
+            f"| {latency['default'] + latency['explanation']:.0f} "
+            f"| {latency['busy']} of {results['latency_repeats']} |"
         )
     lines += [
         "",

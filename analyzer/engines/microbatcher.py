@@ -12,8 +12,8 @@ the queued items of that priority closest to it in length (up to a number of ite
 budget and that padding), runs them, and hands each request its own results. Explanations are
 queued at a lower priority than analyses, so they only use the model while no analysis waits;
 they are refused at once while the model is busy (`max_busy_share` of the last second) and
-analyses are among its work, and give up when they wait too long: under load the model serves
-verdicts. A request
+analyses have had to wait for it, and give up when they wait too long: under load the model
+serves verdicts. A request
 alone runs at once; the thread waits a few milliseconds for more only while another request is
 known to be on its way.
 """
@@ -65,8 +65,10 @@ class CallCost:
 # However cheap tokens look next to a call, padding a text to more than this many extra tokens
 # measured nothing real (timer noise on a tiny model).
 MAX_PADDING_TOKENS = 64
-# Seconds over which the model's time spent on analyses is added up.
+# Seconds over which the model's busy time is added up.
 BUSY_WINDOW = 1.0
+# An analysis queued this much longer than the gathering wait was held up by other work.
+ANALYSIS_WAITED = 0.005
 
 
 def costs_fit(*, samples: Sequence[tuple[int, float]]) -> CallCost:
@@ -103,6 +105,7 @@ class _Pending(Generic[Item, Result]):
     index: int
     cost: int
     priority: Priority
+    queued_at: float = field(default_factory=time.monotonic)
 
 
 class MicroBatcher(Generic[Item, Result]):
@@ -143,8 +146,10 @@ class MicroBatcher(Generic[Item, Result]):
         # take the model from the next verdicts, or hold its request until it gives up.
         self.max_busy_share = max_busy_share
         self._name = name
-        # (end, seconds, priority) of the model calls that ended in the last BUSY_WINDOW seconds.
-        self._calls: collections.deque[tuple[float, float, Priority]] = collections.deque()
+        # (end, seconds) of the model calls that ended in the last BUSY_WINDOW seconds, and
+        # when an analysis last had to wait for the model, busy with other work.
+        self._calls: collections.deque[tuple[float, float]] = collections.deque()
+        self._analysis_waited_at = -BUSY_WINDOW
         self._queue: list[_Pending[Item, Result]] = []
         # The submissions whose items are in the model call running now.
         self._running: list[_Submission[Item, Result]] = []
@@ -194,24 +199,25 @@ class MicroBatcher(Generic[Item, Result]):
         return self._submit(items, announced=False, priority=priority, wait=wait)
 
     def busy_share(self) -> tuple[float, bool]:
-        """Return the share of the last BUSY_WINDOW seconds the model was busy, and whether
-        analyses were among its work."""
+        """Return the share of the last BUSY_WINDOW seconds the model was busy, and whether an
+        analysis had to wait for it meanwhile (someone else's work held it up)."""
         now = time.monotonic()
         with self._condition:
             while self._calls and self._calls[0][0] < now - BUSY_WINDOW:
                 self._calls.popleft()
-            busy = sum(min(seconds, end - (now - BUSY_WINDOW)) for end, seconds, _ in self._calls)
-            analyses = any(priority == Priority.ANALYSIS for _, _, priority in self._calls)
-        return busy / BUSY_WINDOW, analyses or self.queued(priority=Priority.ANALYSIS) > 0
+            busy = sum(min(seconds, end - (now - BUSY_WINDOW)) for end, seconds in self._calls)
+            waited = self._analysis_waited_at >= now - BUSY_WINDOW
+        return busy / BUSY_WINDOW, waited
 
     def _submit(
         self, items: Sequence[Item], *, announced: bool, priority: Priority, wait: float | None
     ) -> list[Result]:
         if priority != Priority.ANALYSIS and items:
-            busy, analyses = self.busy_share()
-            if analyses and busy > self.max_busy_share:
+            busy, analyses_waited = self.busy_share()
+            if analyses_waited and busy > self.max_busy_share:
                 raise Overloaded(
-                    f"the model was busy {busy:.0%} of the last {BUSY_WINDOW:g} s, analyses too"
+                    f"the model was busy {busy:.0%} of the last {BUSY_WINDOW:g} s and analyses "
+                    "waited for it"
                 )
         submission: _Submission[Item, Result] = _Submission(
             items=items, results=[None] * len(items), remaining=len(items)
@@ -310,8 +316,14 @@ class MicroBatcher(Generic[Item, Result]):
                 longest = max(longest, pending.cost)
             taken = {id(pending) for pending in batch}
             self._queue = [pending for pending in self._queue if id(pending) not in taken]
+            now = time.monotonic()
             for pending in batch:
                 pending.submission.taken += 1
+                # Longer than the gathering wait: the model was busy with other work.
+                if pending.priority == Priority.ANALYSIS and (
+                    now - pending.queued_at > self.max_wait + ANALYSIS_WAITED
+                ):
+                    self._analysis_waited_at = now
             self._running = [pending.submission for pending in batch]
             return batch
 
@@ -324,7 +336,7 @@ class MicroBatcher(Generic[Item, Result]):
             ended = time.monotonic()
             with self._condition:
                 self._running = []
-                self._calls.append((ended, ended - started, batch[0].priority))
+                self._calls.append((ended, ended - started))
 
     def _batch_run(self, batch: list[_Pending[Item, Result]]) -> None:
         """Run one batch and hand each item's submission its result or error."""

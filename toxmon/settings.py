@@ -207,8 +207,8 @@ TOXMON_EXPLAIN_FINE_WORDS = int(os.environ.get("TOXMON_EXPLAIN_FINE_WORDS", "8")
 # Explanations run only while no analysis waits for the model; one that the model did not serve
 # for this long gives up and says the server is busy, instead of holding a worker's thread.
 TOXMON_EXPLAIN_WAIT_MS = float(os.environ.get("TOXMON_EXPLAIN_WAIT_MS", "500"))
-# And an explanation is declined at once while analyses kept the model busy more than this share
-# of the last second: at that load it would only take the model from the next verdicts.
+# And an explanation is declined at once while the model was busy more than this share of the
+# last second and analyses had to wait for it: it would only take the model from the next verdicts.
 TOXMON_EXPLAIN_BUSY_SHARE = float(os.environ.get("TOXMON_EXPLAIN_BUSY_SHARE", "0.8"))
 # The results page links to its explanation with a signed token that expires after this long,
 # so only the client that just made an analysis can have it explained.

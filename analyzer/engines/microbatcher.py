@@ -67,8 +67,6 @@ class CallCost:
 MAX_PADDING_TOKENS = 64
 # Seconds over which the model's busy time is added up.
 BUSY_WINDOW = 1.0
-# An analysis queued this much longer than the gathering wait was held up by other work.
-ANALYSIS_WAITED = 0.005
 
 
 def costs_fit(*, samples: Sequence[tuple[int, float]]) -> CallCost:
@@ -105,7 +103,6 @@ class _Pending(Generic[Item, Result]):
     index: int
     cost: int
     priority: Priority
-    queued_at: float = field(default_factory=time.monotonic)
 
 
 class MicroBatcher(Generic[Item, Result]):
@@ -242,6 +239,9 @@ class MicroBatcher(Generic[Item, Result]):
                 self._condition.notify_all()
                 return []
             self._ensure_worker()
+            # An analysis that arrives while the model runs another request's call must wait.
+            if priority == Priority.ANALYSIS and self._running:
+                self._analysis_waited_at = time.monotonic()
             self._queue.extend(pending)
             self._condition.notify_all()
         taken = 0
@@ -316,14 +316,8 @@ class MicroBatcher(Generic[Item, Result]):
                 longest = max(longest, pending.cost)
             taken = {id(pending) for pending in batch}
             self._queue = [pending for pending in self._queue if id(pending) not in taken]
-            now = time.monotonic()
             for pending in batch:
                 pending.submission.taken += 1
-                # Longer than the gathering wait: the model was busy with other work.
-                if pending.priority == Priority.ANALYSIS and (
-                    now - pending.queued_at > self.max_wait + ANALYSIS_WAITED
-                ):
-                    self._analysis_waited_at = now
             self._running = [pending.submission for pending in batch]
             return batch
 

@@ -283,3 +283,13 @@ def test_one_users_long_analysis_does_not_stop_its_own_explanation():
     share, analyses_waited = batcher.busy_share()
     assert share > 0.5 and not analyses_waited
     assert batcher.submit([9], priority=Priority.EXPLANATION) == [18]
+
+
+def test_one_users_long_text_read_in_many_calls_does_not_stop_its_own_explanation():
+    model = FakeModel(seconds_per_call=0.1)
+    batcher = MicroBatcher(model.run, cost=lambda item: 1, max_items=1, max_busy_share=0.5)
+    # One request of eight windows, one a call: its own windows wait for each other only.
+    assert batcher.submit(list(range(8))) == [2 * item for item in range(8)]
+    share, analyses_waited = batcher.busy_share()
+    assert share > 0.5 and not analyses_waited
+    assert batcher.submit([9], priority=Priority.EXPLANATION) == [18]

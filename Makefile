@@ -167,9 +167,10 @@ stress: install
 	$(BIN)/python -m tests.stress.report reports/stress/locust.json --run-time $(DURATION) \
 		--planned-rate $$(( $(USERS) * $(RPM_PER_USER) )) && exit $$status
 
-# How fast the app serves toxic-bert here (a benchmark, not a test; about 7 minutes). Uses the
-# real weights when `fetch_model` put them in models/, else BERT-base with random weights;
-# prints the figures and writes them to docs/benchmark.md.
+# How fast the app serves toxic-bert here, on the path people take (the form with explanations,
+# the API) and in parts (a benchmark, not a test; about 20 minutes). Uses the real weights when
+# `fetch_model` put them in models/, else BERT-base with random weights; prints the figures and
+# writes them to docs/benchmark.md.
 .PHONY: bench
 bench: install
 	$(BIN)/python benchmarks/bench.py

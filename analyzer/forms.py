@@ -16,11 +16,13 @@ from analyzer.validators import validate_text
 
 
 class AnalyzeForm(forms.Form):
+    """The text to analyze; templates/analyzer/analyze.html writes out its two fields."""
+
     text = forms.CharField(
         label=_("Sentence or comment"),
-        # No maxlength attribute: the browser would cut pasted text silently; the limit is
-        # checked below with a message instead.
-        widget=forms.Textarea(attrs={"rows": 6, "aria-describedby": "text-help"}),
+        # The page has no maxlength attribute: the browser would cut pasted text silently; the
+        # limit is checked below with a message instead.
+        widget=forms.Textarea,
         error_messages={"required": _("Enter a sentence or comment to analyze.")},
         help_text=_("English text, up to %(limit)s characters.")
         % {"limit": f"{settings.TOXMON_MAX_CHARS:,}"},
@@ -33,7 +35,8 @@ class AnalyzeForm(forms.Form):
 
     def __init__(self, data: QueryDict | None = None) -> None:
         super().__init__(data)
-        self.fields["text"].widget.attrs["data-max-chars"] = settings.TOXMON_MAX_CHARS
+        # The page's character counter shows the limit as the user types.
+        self.max_chars = settings.TOXMON_MAX_CHARS
 
     def clean_text(self) -> str:
         text: str = self.cleaned_data["text"]

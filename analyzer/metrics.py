@@ -69,6 +69,26 @@ DATABASE_BUSY = Counter(
     "(a web request answered 503; a batch task left for the watchdog to resume).",
     ["operation"],
 )
+BATCHER_PADDING_TOKENS = Gauge(
+    "toxmon_batcher_max_padding_tokens",
+    "Most padding tokens a text may add to a model call: measured at start-up or set.",
+    multiprocess_mode="livemax",
+)
+BATCHER_CALL_SECONDS = Gauge(
+    "toxmon_batcher_call_cost_seconds",
+    "Fixed cost of one model call, measured at start-up.",
+    multiprocess_mode="livemax",
+)
+BATCHER_TOKEN_SECONDS = Gauge(
+    "toxmon_batcher_token_cost_seconds",
+    "Cost of one more token in a model call, measured at start-up.",
+    multiprocess_mode="livemax",
+)
+EXPLANATIONS = Counter(
+    "toxmon_explanations_total",
+    "Explanations asked for, by outcome: done, busy (the model was taken by analyses), failed.",
+    ["outcome"],
+)
 
 
 # Series that exist at 0 from the start, so rates and ratios over them are 0, not missing.
@@ -78,6 +98,8 @@ for action in Action.values:
     TEXT_ACTIONS.labels(action=action)
 for decision in ReviewDecision.values:
     REVIEWS.labels(decision=decision)
+for outcome in ("done", "busy", "failed"):
+    EXPLANATIONS.labels(outcome=outcome)
 
 
 def engine_loaded(
@@ -112,6 +134,21 @@ def prediction_observed(
         WINDOWS_PER_TEXT.observe(text_windows)
         for label, score in text_scores.items():
             LABEL_SCORE.labels(label=label).observe(score)
+
+
+def batcher_configured(
+    *, padding_tokens: int, call_seconds: float | None = None, token_seconds: float | None = None
+) -> None:
+    """Record the micro-batcher's padding rule and the model costs it was measured from."""
+    BATCHER_PADDING_TOKENS.set(padding_tokens)
+    if call_seconds is not None and token_seconds is not None:
+        BATCHER_CALL_SECONDS.set(call_seconds)
+        BATCHER_TOKEN_SECONDS.set(token_seconds)
+
+
+def explanation_finished(*, outcome: str) -> None:
+    """Record how an explanation ended: done, busy or failed."""
+    EXPLANATIONS.labels(outcome=outcome).inc()
 
 
 def prediction_failed(*, engine: str) -> None:

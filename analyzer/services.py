@@ -13,6 +13,7 @@ from analyzer import db_retry, metrics, policies, webhooks
 from analyzer.checkpoints import is_identity_label
 from analyzer.engines import loader
 from analyzer.engines.base import Engine, ModelUnavailable, Prediction
+from analyzer.engines.microbatcher import Overloaded, Priority
 from analyzer.models import Action, Analysis, Source, Verdict
 from analyzer.normalization import normalized
 from analyzer.policies import Policy
@@ -22,6 +23,10 @@ logger = logging.getLogger(__name__)
 
 class PredictionFailed(RuntimeError):
     """The engine could not score the text; nothing was stored."""
+
+
+class ModelBusy(PredictionFailed):
+    """Lower-priority work waited too long for the model, busy with analyses; nothing was scored."""
 
 
 @dataclass(frozen=True)
@@ -79,24 +84,37 @@ def action_from_scores(scores: Mapping[str, float], *, policy: Policy) -> Action
     return ActionDecision(action=Action.ALLOW, labels=())
 
 
-def texts_predict(*, texts: Sequence[str]) -> tuple[Engine, list[Prediction], float]:
+def texts_predict(
+    *,
+    texts: Sequence[str],
+    priority: Priority = Priority.ANALYSIS,
+    wait: float | None = None,
+) -> tuple[Engine, list[Prediction], float]:
     """Score the texts in one engine call; return the engine, its predictions and the seconds.
 
     Each text is normalized first, so a disguised word scores as the word it hides. Every
     caller (analyses, explanations, the APIs) gets the same failure handling: the error is
-    logged, counted in toxmon_prediction_failures_total and raised as PredictionFailed.
+    logged, counted in toxmon_prediction_failures_total and raised as PredictionFailed. Work of
+    a lower priority that waited `wait` seconds unserved raises ModelBusy, which is not a
+    failure.
     """
-    return _predict(texts=[normalized(text=text).text for text in texts])
+    return _predict(
+        texts=[normalized(text=text).text for text in texts], priority=priority, wait=wait
+    )
 
 
-def _predict(*, texts: Sequence[str]) -> tuple[Engine, list[Prediction], float]:
+def _predict(
+    *, texts: Sequence[str], priority: Priority = Priority.ANALYSIS, wait: float | None = None
+) -> tuple[Engine, list[Prediction], float]:
     try:
         engine = loader.engine_get()
     except ModelUnavailable as error:
         raise PredictionFailed(str(error)) from error
     started = time.perf_counter()
     try:
-        predictions = engine.predict(list(texts))
+        predictions = engine.predict(list(texts), priority=priority, wait=wait)
+    except Overloaded as error:
+        raise ModelBusy(str(error)) from error
     except Exception as error:
         metrics.prediction_failed(engine=engine.runtime)
         logger.exception("The %s engine failed to score %d text(s)", engine.runtime, len(texts))

@@ -8,6 +8,7 @@ app_name = "analyzer"
 urlpatterns = [
     path("", views.analyze, name="analyze"),
     path("healthz", views.healthz, name="healthz"),
+    path("explanations/<str:token>", views.explanation, name="explanation"),
     path("batches/", views.batch_upload, name="batch_upload"),
     path("batches/<uuid:batch_id>/", views.batch_detail, name="batch_detail"),
     path("batches/<uuid:batch_id>/status", views.batch_status, name="batch_status"),

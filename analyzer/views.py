@@ -6,12 +6,14 @@ from django.contrib.auth.views import redirect_to_login
 from django.core.exceptions import ValidationError
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse, StreamingHttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
 from django.views.decorators.http import require_GET, require_http_methods
 
 from analyzer import (
     batch_jobs,
     batch_reports,
     explain,
+    explanation_links,
     language_checks,
     rate_limits,
     services,
@@ -28,16 +30,18 @@ from analyzer.models import Analysis, Batch
 logger = logging.getLogger(__name__)
 
 TEMPLATE = "analyzer/analyze.html"
+EXPLANATION_PAGE = "analyzer/explanation.html"
+EXPLANATION_FRAGMENT = "analyzer/_explanation.html"
 BATCH_TEMPLATE = "analyzer/batch_upload.html"
 # Batches listed on the upload page under "Your batches".
 OWN_BATCHES_SHOWN = 20
 
 
-def explain_budget(request: HttpRequest) -> int:
-    """Return how many spans an explanation may have for this visitor: fewer for anonymous."""
+def explain_budget(request: HttpRequest) -> explain.Budget:
+    """Return how much model work an explanation may take for this visitor: less anonymously."""
     if request.user.is_authenticated:
-        return settings.TOXMON_EXPLAIN_MAX_SPANS
-    return settings.TOXMON_EXPLAIN_MAX_SPANS_ANONYMOUS
+        return explain.budget_default()
+    return explain.budget_default(spans=settings.TOXMON_EXPLAIN_MAX_SPANS_ANONYMOUS)
 
 
 def page_retry_later(
@@ -64,16 +68,11 @@ def analyze(request: HttpRequest) -> HttpResponse:
     if not form.is_valid():
         return render(request, TEMPLATE, {"form": form}, status=400)
     text = form.cleaned_data["text"]
-    max_spans = explain_budget(request) if form.cleaned_data["explain"] else 0
     context: dict[str, object] = {"form": form}
     try:
-        with workload.work_admitted(
-            windows=workload.work_estimate(texts=[text], explain_spans=max_spans)
-        ):
+        # The explanation is fetched by its own request, which admits its own work.
+        with workload.work_admitted(windows=workload.work_estimate(texts=[text])):
             context["analysis"] = analysis = services.analysis_create(text=text)
-            context["language_check"] = language_checks.language_check(analysis=analysis)
-            if max_spans:
-                context.update(explanation_context(analysis, max_spans=max_spans))
     except services.PredictionFailed:
         return render(request, TEMPLATE, {"form": form, "unavailable": True}, status=503)
     except DatabaseBusy:
@@ -82,16 +81,52 @@ def analyze(request: HttpRequest) -> HttpResponse:
     except (workload.WorkerBusy, workload.TooMuchWork):
         busy = {"form": form, "busy": True, "retry_after": workload.BUSY_RETRY_SECONDS}
         return page_retry_later(request, TEMPLATE, busy, status=503)
+    context["language_check"] = language_checks.language_check(analysis=analysis)
+    if form.cleaned_data["explain"]:
+        # The verdict never waits for the explanation: the page fetches it from this link.
+        token = explanation_links.link_token(analysis_id=analysis.pk)
+        context["explanation_url"] = reverse("analyzer:explanation", args=[token])
     return render(request, TEMPLATE, context)
 
 
-def explanation_context(analysis: Analysis, *, max_spans: int) -> dict[str, object]:
-    """Return the highlighted text, or say that explaining failed (the analysis stands)."""
+@require_GET
+def explanation(request: HttpRequest, token: str) -> HttpResponse:
+    """Show the words that raised an analysis's top label: a fragment for the script, or a page."""
+    analysis = explanation_links.analysis_from_token(token=token)
+    if analysis is None:
+        raise Http404("This explanation link is not valid or has expired.")
+    # How much model work an explanation may take is decided here, per visitor.
+    budget = explain_budget(request)
+    template = EXPLANATION_FRAGMENT if request.GET.get("fragment") else EXPLANATION_PAGE
     try:
-        [spans] = explain.explanations_build(analyses=[analysis], max_spans=max_spans)
+        with workload.work_admitted(
+            windows=workload.work_estimate(texts=[analysis.text], explain_spans=budget.spans)
+        ):
+            context = explanation_context(analysis, budget=budget)
+    except (workload.WorkerBusy, workload.TooMuchWork):
+        context = {"analysis": analysis, "explanation_busy": True}
+    if not context.get("explanation_busy"):
+        return render(request, template, context)
+    response = render(request, template, context, status=503)
+    response["Retry-After"] = str(workload.BUSY_RETRY_SECONDS)
+    return response
+
+
+def explanation_context(analysis: Analysis, *, budget: explain.Budget) -> dict[str, object]:
+    """Return the highlighted text, or say why there is none (the analysis stands)."""
+    context: dict[str, object] = {"analysis": analysis}
+    try:
+        [explanation] = explain.explanations_build(analyses=[analysis], budget=budget)
+    except services.ModelBusy:
+        return {**context, "explanation_busy": True}
     except services.PredictionFailed:
-        return {"explanation_failed": True}
-    return {"segments": explain.segments_from_spans(analysis.text, spans), "levels": explain.Level}
+        return {**context, "explanation_failed": True}
+    return {
+        **context,
+        "explanation": explanation,
+        "segments": explain.segments_from_spans(analysis.text, explanation.spans),
+        "levels": explain.Level,
+    }
 
 
 @require_GET

@@ -62,3 +62,32 @@ def drift_texts() -> list[str]:
     generated = [sentence(rng, rng.randint(5, 60)) for _ in range(80)]
     long = [sentence(rng, 700) for _ in range(2)]  # read in two windows
     return DRIFT_TEXTS + generated + long
+
+
+def paragraph(rng: random.Random, words: int) -> str:
+    """Return a comment of `words` words in sentences of 8-16 words."""
+    sentences = []
+    written = 0
+    while written < words:
+        count = min(rng.randint(8, 16), words - written)
+        sentences.append(" ".join(rng.choice(WORDS) for _ in range(count)).capitalize() + ".")
+        written += count
+    return " ".join(sentences)
+
+
+def explain_texts() -> dict[str, str]:
+    """Return the texts the issue measured explanations on, by name, the same on every run.
+
+    A 13-word and a 330-word comment, a 10,000-character text in sentences, and one of 10,000
+    characters without punctuation or line breaks (one "sentence" for the segmenter).
+    """
+    rng = random.Random(SEED + 2)  # noqa: S311
+    one_sentence = " ".join(rng.choice(WORDS) for _ in range(13)).capitalize() + "."
+    long = paragraph(rng, 2500)[:10_000].rsplit(" ", 1)[0]
+    unpunctuated = " ".join(rng.choice(WORDS) for _ in range(2500))[:10_000].rsplit(" ", 1)[0]
+    return {
+        "13 words": one_sentence,
+        "330 words": paragraph(rng, 330),
+        "10,000 characters": long,
+        "10,000 characters, no punctuation": unpunctuated,
+    }

@@ -12,6 +12,7 @@ from django.test import override_settings
 
 from analyzer.engines import loader
 from analyzer.engines.base import Prediction
+from analyzer.engines.microbatcher import Priority
 from tests.model_factory import CHECKPOINTS, TOXIC_BERT_LABELS, build_model
 
 
@@ -26,9 +27,17 @@ class FakeEngine:
     def __init__(self) -> None:
         self.error: Exception | None = None
         self.calls: list[list[str]] = []
+        self.priorities: list[Priority] = []
 
-    def predict(self, texts: Sequence[str]) -> list[Prediction]:
+    def predict(
+        self,
+        texts: Sequence[str],
+        *,
+        priority: Priority = Priority.ANALYSIS,
+        wait: float | None = None,
+    ) -> list[Prediction]:
         self.calls.append(list(texts))
+        self.priorities.append(priority)
         if self.error is not None:
             raise self.error
         return [Prediction(scores=self.scores(text)) for text in texts]

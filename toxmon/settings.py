@@ -101,6 +101,7 @@ TEMPLATES = [
                 "django.contrib.messages.context_processors.messages",
                 "analyzer.context_processors.engine",
                 "analyzer.context_processors.retention",
+                "analyzer.context_processors.links",
             ],
         },
     },
@@ -251,11 +252,25 @@ TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend", "QUEUES": ["d
 # request of 32 texts counts 32.
 TOXMON_API_RATE_LIMIT = os.environ.get("TOXMON_API_RATE_LIMIT", "300/minute")
 TOXMON_API_MAX_TEXTS = 32
-# Explanations remove one word at a time; longer texts are explained by groups of words. Staff,
-# logged-in users and API tokens get TOXMON_EXPLAIN_MAX_SPANS; anonymous form posts the smaller
-# budget, so an anonymous long text costs a few model windows, not dozens.
+# Explanations (analyzer/explain.py) score each sentence alone, then remove words one at a time
+# in the few sentences that score highest: at most this many sentences and this many copies of
+# a text (words beyond are removed in groups). A sentence of more than FINE_WORDS words is
+# removed by groups first, then word by word in the groups that matter.
+TOXMON_EXPLAIN_MAX_SENTENCES = int(os.environ.get("TOXMON_EXPLAIN_MAX_SENTENCES", "2"))
 TOXMON_EXPLAIN_MAX_SPANS = int(os.environ.get("TOXMON_EXPLAIN_MAX_SPANS", "64"))
+# Anonymous form posts get fewer copies than staff, logged-in users and API tokens, so an
+# anonymous long text costs a few model calls, not dozens.
 TOXMON_EXPLAIN_MAX_SPANS_ANONYMOUS = int(os.environ.get("TOXMON_EXPLAIN_MAX_SPANS_ANONYMOUS", "16"))
+TOXMON_EXPLAIN_FINE_WORDS = int(os.environ.get("TOXMON_EXPLAIN_FINE_WORDS", "8"))
+# Explanations run only while no analysis waits for the model; one that the model did not serve
+# for this long gives up and says the server is busy, instead of holding a worker's thread.
+TOXMON_EXPLAIN_WAIT_MS = float(os.environ.get("TOXMON_EXPLAIN_WAIT_MS", "500"))
+# And an explanation is declined at once while the model was busy more than this share of the
+# last second and analyses had to wait for it: it would only take the model from the next verdicts.
+TOXMON_EXPLAIN_BUSY_SHARE = float(os.environ.get("TOXMON_EXPLAIN_BUSY_SHARE", "0.8"))
+# The results page links to its explanation with a signed token that expires after this long,
+# so only the client that just made an analysis can have it explained.
+TOXMON_EXPLAIN_LINK_SECONDS = int(os.environ.get("TOXMON_EXPLAIN_LINK_SECONDS", "3600"))
 TOXMON_BATCH_MAX_TEXTS = int(os.environ.get("TOXMON_BATCH_MAX_TEXTS", "10000"))
 TOXMON_BATCH_MAX_BYTES = int(os.environ.get("TOXMON_BATCH_MAX_BYTES", str(20 * 1024 * 1024)))
 # A running batch whose worker reported nothing for this long is resumed (or failed when it has
@@ -280,6 +295,13 @@ TOXMON_MICROBATCH = env_bool("TOXMON_MICROBATCH", default=True)
 TOXMON_MICROBATCH_MAX_TEXTS = int(os.environ.get("TOXMON_MICROBATCH_MAX_TEXTS", "8"))
 TOXMON_MICROBATCH_MAX_TOKENS = int(os.environ.get("TOXMON_MICROBATCH_MAX_TOKENS", "512"))
 TOXMON_MICROBATCH_WAIT_MS = float(os.environ.get("TOXMON_MICROBATCH_WAIT_MS", "2"))
+# Most padding tokens a text may add to a batch. Unset: measured at start-up from what a model
+# call and a token cost on this machine (a few warm-up calls), logged and exported as a metric.
+TOXMON_MICROBATCH_MAX_PADDING = (
+    int(os.environ["TOXMON_MICROBATCH_MAX_PADDING"])
+    if os.environ.get("TOXMON_MICROBATCH_MAX_PADDING", "").strip()
+    else None
+)
 # Threads one model call may use; 0 means one per core. gunicorn.conf.py sets it to the cores
 # divided by the workers, so the workers do not fight over the cores.
 TOXMON_INTRA_OP_THREADS = int(os.environ.get("TOXMON_INTRA_OP_THREADS") or "0")

@@ -19,6 +19,7 @@ TITLES = {
     "busy": "Server busy",
     "model-unavailable": "Model unavailable",
     "database-busy": "Database busy",
+    "model-busy": "Model too busy to explain",
     "server-error": "Internal server error",
 }
 

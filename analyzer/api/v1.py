@@ -5,10 +5,10 @@ The schemas in v1_schemas.py validate the requests and generate the OpenAPI docu
 is its own NinjaAPI with its own error handlers, so another API can answer in another format.
 """
 
+import dataclasses
 import json
 from typing import Any
 
-from django.conf import settings
 from django.http import HttpRequest, HttpResponse
 from ninja import NinjaAPI
 from ninja.parser import Parser
@@ -94,13 +94,17 @@ PROBLEM_STATUSES = frozenset({400, 401, 405, 413, 415, 422, 429, 503})
 )
 def analyze(request: HttpRequest, payload: AnalyzeRequest) -> dict[str, Any]:
     texts_count(token=request.auth, texts=len(payload.texts))  # type: ignore[attr-defined]
-    max_spans = settings.TOXMON_EXPLAIN_MAX_SPANS if payload.explain else 0
-    work = workload.work_estimate(texts=payload.texts, explain_spans=max_spans)
+    # An API client asked for the explanation and pays for it in its limit of texts: it waits
+    # behind the analyses for the model instead of being refused as the page's would be.
+    budget = dataclasses.replace(explain.budget_default(), wait_seconds=None)
+    work = workload.work_estimate(
+        texts=payload.texts, explain_spans=budget.spans if payload.explain else 0
+    )
     # TooMuchWork and WorkerBusy become 413 and 503 problems (v1_errors).
     with workload.work_admitted(windows=work):
         analyses = services.analyses_build(texts=payload.texts, source=Source.API)
-        spans = (
-            explain.explanations_build(analyses=analyses, max_spans=max_spans)
+        explanations = (
+            explain.explanations_build(analyses=analyses, budget=budget)
             if payload.explain
             else None
         )
@@ -119,8 +123,8 @@ def analyze(request: HttpRequest, payload: AnalyzeRequest) -> dict[str, Any]:
             "windows": analysis.windows,
             "language": language_checks.language_check(analysis=analysis).as_dict(),
         }
-        if spans is not None:
-            result["spans"] = [span.as_dict() for span in spans[index]]
+        if explanations is not None:
+            result["spans"] = [span.as_dict() for span in explanations[index].spans]
         results.append(result)
     return {
         "engine": analyses[0].engine,

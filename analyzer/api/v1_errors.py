@@ -132,6 +132,18 @@ def model_unavailable(request: HttpRequest, error: Exception) -> HttpResponse:
     )
 
 
+def model_busy(request: HttpRequest, error: Exception) -> HttpResponse:
+    return problem(
+        status=503,
+        kind="model-busy",
+        detail=(
+            "The model was busy with analyses, so the texts were not explained; nothing was "
+            "stored. Try again in a moment, or without explain."
+        ),
+        headers={"Retry-After": str(RETRY_AFTER_SECONDS)},
+    )
+
+
 def api_not_found(request: HttpRequest, error: Exception) -> HttpResponse:
     return not_found(request)
 
@@ -178,8 +190,9 @@ PROBLEM_DESCRIPTIONS = {
     "415": "The body is not application/json.",
     "422": "Fields are missing or invalid; `errors` names each one.",
     "429": "The token is over its limit of texts.",
-    "503": "The model is unavailable (`model-unavailable`), the server has as much work queued "
-    "as it takes (`busy`), or the database stayed busy (`database-busy`); nothing was stored.",
+    "503": "The model is unavailable (`model-unavailable`) or too busy with analyses to explain "
+    "(`model-busy`), the server has as much work queued as it takes (`busy`), or the database "
+    "stayed busy (`database-busy`); nothing was stored.",
 }
 RETRY_AFTER_HEADER = {
     "description": "Seconds to wait before trying again.",
@@ -222,6 +235,7 @@ HANDLERS: dict[type[Exception], Callable[[HttpRequest, Any], HttpResponse]] = {
     workload.WorkerBusy: worker_busy,
     HttpError: unreadable_body,
     ValidationError: invalid_fields,
+    services.ModelBusy: model_busy,
     services.PredictionFailed: model_unavailable,
     db_retry.DatabaseBusy: database_busy,
     Http404: api_not_found,

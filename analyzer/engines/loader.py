@@ -53,6 +53,35 @@ def batch_limits() -> BatchLimits | None:
         max_texts=settings.TOXMON_MICROBATCH_MAX_TEXTS,
         max_tokens=settings.TOXMON_MICROBATCH_MAX_TOKENS,
         max_wait_seconds=settings.TOXMON_MICROBATCH_WAIT_MS / 1000,
+        max_padding_tokens=settings.TOXMON_MICROBATCH_MAX_PADDING,
+        max_busy_share=settings.TOXMON_EXPLAIN_BUSY_SHARE,
+    )
+
+
+def batcher_calibrate(engine: WindowedEngine) -> None:
+    """Set the batcher's padding rule from the model's measured costs, unless settings fix it."""
+    if engine.batcher is None:
+        return
+    if settings.TOXMON_MICROBATCH_MAX_PADDING is not None:
+        logger.info(
+            "Micro-batcher: a text may add up to %d padding tokens (TOXMON_MICROBATCH_MAX_PADDING)",
+            engine.batcher.max_padding_tokens,
+        )
+        metrics.batcher_configured(padding_tokens=engine.batcher.max_padding_tokens)
+        return
+    cost = engine.calibrate()
+    engine.batcher.max_padding_tokens = cost.padding_tokens
+    logger.info(
+        "Micro-batcher: a model call costs %.1f ms + %.3f ms per token here, so a text may add "
+        "up to %d padding tokens to a batch",
+        cost.call_seconds * 1000,
+        cost.token_seconds * 1000,
+        cost.padding_tokens,
+    )
+    metrics.batcher_configured(
+        padding_tokens=cost.padding_tokens,
+        call_seconds=cost.call_seconds,
+        token_seconds=cost.token_seconds,
     )
 
 
@@ -61,21 +90,27 @@ def runtime_load(folder: Path, *, model: str) -> WindowedEngine:
     runtime = runtime_choose(settings.TOXMON_RUNTIME, folder)
     threads = settings.TOXMON_INTRA_OP_THREADS
     # Each runtime is imported only when chosen, so an ONNX server never loads torch.
+    engine: WindowedEngine
     if runtime == Runtime.TORCH:
         from analyzer.engines.pytorch_engine import TorchEngine
 
-        return TorchEngine(str(folder), model=model, intra_op_threads=threads, batch=batch_limits())
-    export = onnx_folder(folder)
-    if not export_is_complete(export):
-        raise ModelUnavailable(
-            f"TOXMON_RUNTIME={runtime} but {export} holds no ONNX export; "
-            "run `python manage.py fetch_model`"
+        engine = TorchEngine(
+            str(folder), model=model, intra_op_threads=threads, batch=batch_limits()
         )
-    from analyzer.engines.onnx_engine import OnnxEngine
+    else:
+        export = onnx_folder(folder)
+        if not export_is_complete(export):
+            raise ModelUnavailable(
+                f"TOXMON_RUNTIME={runtime} but {export} holds no ONNX export; "
+                "run `python manage.py fetch_model`"
+            )
+        from analyzer.engines.onnx_engine import OnnxEngine
 
-    return OnnxEngine(
-        export, model=model, runtime=runtime, intra_op_threads=threads, batch=batch_limits()
-    )
+        engine = OnnxEngine(
+            export, model=model, runtime=runtime, intra_op_threads=threads, batch=batch_limits()
+        )
+    batcher_calibrate(engine)
+    return engine
 
 
 def engine_load() -> Engine:

@@ -4,6 +4,7 @@ import importlib.metadata
 from collections.abc import Sequence
 
 from analyzer.engines.base import Prediction
+from analyzer.engines.microbatcher import Priority
 from analyzer.engines.runtime import Runtime
 
 
@@ -20,7 +21,13 @@ class ProfanityCheckEngine:
         self._predict_prob = predict_prob
         self.model = f"alt-profanity-check {importlib.metadata.version('alt-profanity-check')}"
 
-    def predict(self, texts: Sequence[str]) -> list[Prediction]:
-        """Return the "offensive" probability of each text."""
+    def predict(
+        self,
+        texts: Sequence[str],
+        *,
+        priority: Priority = Priority.ANALYSIS,
+        wait: float | None = None,
+    ) -> list[Prediction]:
+        """Return the "offensive" probability of each text (a linear model: nothing to queue)."""
         probabilities = self._predict_prob(list(texts))
         return [Prediction(scores={"offensive": float(p)}) for p in probabilities]

@@ -4,7 +4,7 @@ import json
 
 import pytest
 from axe_playwright_python.sync_playwright import Axe
-from playwright.sync_api import Page
+from playwright.sync_api import Page, expect
 
 from tests.e2e.conftest import REPORT_DIR, PageWatch
 from tests.e2e.pages import FRIENDLY, HOSTILE, AnalyzePage
@@ -52,6 +52,18 @@ def test_results_page_has_no_serious_accessibility_violations(
         )
         == []
     )
+
+
+def test_results_page_with_its_highlights_has_no_serious_accessibility_violations(
+    page: Page, axe: Axe
+) -> None:
+    analyze_page = AnalyzePage(page)
+    assert analyze_page.analyze(f"Have a lovely day. {HOSTILE}.").status == 200
+    # Two sentences: the highlights arrive with the table of the sentence explained.
+    expect(page.locator("table.sentences")).to_be_visible()
+    expect(page.locator(".explained-text mark").first).to_be_visible()
+
+    assert blocking_violations(axe, page, "results-explained") == []
 
 
 def test_error_page_has_no_serious_accessibility_violations(

@@ -64,11 +64,38 @@ def test_explain_returns_spans_whose_offsets_slice_the_text(client, fake_engine,
     text = "  Hello 👋, you idiot! Ça va? "
     response = post(client, {"texts": [text], "explain": True}, key=key)
     spans = response.json()["results"][0]["spans"]
-    assert [span["text"] for span in spans] == ["Hello", "👋", "you", "idiot", "Ça", "va"]
+    # The words of the sentence that carries the label; "Ça va?" scores low alone.
+    assert [span["text"] for span in spans] == ["Hello", "👋", "you", "idiot"]
     for span in spans:
         assert text[span["start"] : span["end"]] == span["text"]
     assert max(spans, key=lambda span: span["contribution"])["text"] == "idiot"
-    assert len(fake_engine.calls) == 2, "one call to score, one batched call to explain"
+    assert len(fake_engine.calls) == 3, "score; each sentence alone; the flagged one's words"
+
+
+def test_explain_uses_the_same_explanations_as_the_results_page(client, fake_engine, key):
+    from analyzer import explain
+    from analyzer.services import analyses_build
+
+    text = "Have a lovely day. Thanks for the help, you idiot."
+    response = post(client, {"texts": [text], "store": False, "explain": True}, key=key)
+    [explanation] = explain.explanations_build(analyses=analyses_build(texts=[text]))
+    assert response.json()["results"][0]["spans"] == [span.as_dict() for span in explanation.spans]
+
+
+def test_explain_on_a_model_too_busy_is_a_503_model_busy_and_nothing_is_stored(
+    client, fake_engine, key, monkeypatch
+):
+    from analyzer import explain
+    from analyzer.services import ModelBusy
+
+    def busy(**kwargs):
+        raise ModelBusy("waited")
+
+    monkeypatch.setattr(explain, "explanations_build", busy)
+    response = post(client, {"texts": ["hello idiot"], "explain": True}, key=key)
+    assert_problem(response, 503, "model-busy")
+    assert response["Retry-After"]
+    assert Analysis.objects.count() == 0
 
 
 def test_no_token_is_401_with_a_bearer_challenge(client, fake_engine):

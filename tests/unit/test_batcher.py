@@ -6,7 +6,13 @@ from collections.abc import Sequence
 
 import pytest
 
-from analyzer.engines.microbatcher import MicroBatcher
+from analyzer.engines.microbatcher import (
+    MAX_PADDING_TOKENS,
+    MicroBatcher,
+    Overloaded,
+    Priority,
+    costs_fit,
+)
 
 
 class FakeModel:
@@ -135,3 +141,164 @@ def test_limits_must_be_positive():
         MicroBatcher(FakeModel().run, cost=lambda item: 1, max_items=0)
     with pytest.raises(ValueError):
         MicroBatcher(FakeModel().run, cost=lambda item: 1, max_padding_tokens=-1)
+
+
+def test_waiting_analyses_run_before_waiting_explanations():
+    model = FakeModel(seconds_per_call=0.05)
+    batcher = MicroBatcher(model.run, cost=lambda item: 1, max_items=2)
+    busy = threading.Thread(target=batcher.submit, args=([0],))
+    busy.start()
+    time.sleep(0.01)  # the model is busy with [0]; everything below queues behind it
+    explanation = threading.Thread(
+        target=batcher.submit, args=([1, 2, 3, 4],), kwargs={"priority": Priority.EXPLANATION}
+    )
+    explanation.start()
+    time.sleep(0.01)
+    analysis = threading.Thread(target=batcher.submit, args=([5],))
+    analysis.start()
+    for thread in (busy, explanation, analysis):
+        thread.join(timeout=5)
+    assert model.calls[:2] == [[0], [5]], "the later analysis went before the explanation"
+    assert sorted(item for call in model.calls[2:] for item in call) == [1, 2, 3, 4]
+
+
+def test_a_batch_never_mixes_analyses_with_explanations():
+    model = FakeModel(seconds_per_call=0.03)
+    batcher = MicroBatcher(model.run, cost=lambda item: 1, max_items=8)
+    answers: dict[str, object] = {}
+
+    def send(name: str, items: list[int], priority: Priority) -> None:
+        answers[name] = batcher.submit(items, priority=priority)
+
+    threads = [
+        threading.Thread(target=send, args=(f"a{n}", [n], Priority.ANALYSIS)) for n in range(4)
+    ] + [threading.Thread(target=send, args=("e", [100, 101, 102], Priority.EXPLANATION))]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=5)
+    assert answers["e"] == [200, 202, 204]
+    for call in model.calls:
+        kinds = {item >= 100 for item in call}
+        assert len(kinds) == 1, f"{call} mixes analyses and explanations"
+
+
+def test_explanation_batches_are_cut_by_tokens_only_so_an_arriving_analysis_waits_little():
+    model = FakeModel(seconds_per_call=0)
+    batcher = MicroBatcher(
+        model.run, cost=lambda item: 10, max_items=4, max_tokens=80, max_background_tokens=60
+    )
+    assert batcher.submit(list(range(12)), priority=Priority.EXPLANATION) == [
+        2 * item for item in range(12)
+    ]
+    assert [len(call) for call in model.calls] == [6, 6], "60 tokens a call, more than 4 items"
+    model.calls.clear()
+    batcher.submit(list(range(8)))
+    assert [len(call) for call in model.calls] == [4, 4], "analyses keep their item limit"
+
+
+def test_an_explanation_that_waits_too_long_is_withdrawn_and_never_scored():
+    model = FakeModel(seconds_per_call=0.3)
+    batcher = MicroBatcher(model.run, cost=lambda item: 1, max_items=1)
+    busy = threading.Thread(target=batcher.submit, args=([0],))
+    busy.start()
+    time.sleep(0.02)
+    started = time.perf_counter()
+    with pytest.raises(Overloaded):
+        batcher.submit([1, 2], priority=Priority.EXPLANATION, wait=0.05)
+    assert time.perf_counter() - started < 0.2, "it gave up without waiting for the model"
+    busy.join(timeout=5)
+    assert batcher.queued(priority=Priority.EXPLANATION) == 0
+    time.sleep(0.05)
+    assert all(1 not in call and 2 not in call for call in model.calls)
+    assert batcher.submit([3], priority=Priority.EXPLANATION, wait=1) == [6], "still served later"
+
+
+def test_an_explanation_already_in_a_model_call_is_waited_for_past_its_wait():
+    model = FakeModel(seconds_per_call=0.2)
+    batcher = MicroBatcher(model.run, cost=lambda item: 1)
+    assert batcher.submit([4], priority=Priority.EXPLANATION, wait=0.05) == [8]
+
+
+@pytest.mark.parametrize(
+    ("call_ms", "token_ms", "padding"),
+    [(3.5, 1.25, 3), (8.0, 0.35, 23), (1.0, 2.0, 0), (50.0, 0.01, 64)],
+)
+def test_the_padding_rule_is_what_a_call_costs_in_tokens(call_ms, token_ms, padding):
+    samples = [(tokens, (call_ms + token_ms * tokens) / 1000) for tokens in (6, 18, 66)]
+    cost = costs_fit(samples=samples)
+    assert cost.call_seconds == pytest.approx(call_ms / 1000)
+    assert cost.token_seconds == pytest.approx(token_ms / 1000)
+    assert cost.padding_tokens == padding
+
+
+def test_a_fit_needs_two_sizes_and_never_goes_negative():
+    with pytest.raises(ValueError):
+        costs_fit(samples=[(10, 0.01), (10, 0.02)])
+    # Timer noise can make a longer call look cheaper; that measures no cost per token at all.
+    cost = costs_fit(samples=[(6, 0.02), (66, 0.01)])
+    assert cost.token_seconds == 0 and cost.call_seconds > 0
+    assert cost.padding_tokens == MAX_PADDING_TOKENS
+
+
+def test_an_explanation_served_batch_after_batch_is_never_cut_off():
+    model = FakeModel(seconds_per_call=0.03)
+    batcher = MicroBatcher(model.run, cost=lambda item: 1, max_items=2)
+    # Five calls of 30 ms: far longer than the wait, but the model keeps taking its items.
+    answer = batcher.submit(list(range(10)), priority=Priority.EXPLANATION, wait=0.05)
+    assert answer == [2 * item for item in range(10)]
+
+
+def test_an_explanation_in_a_model_call_longer_than_its_wait_is_not_withdrawn():
+    model = FakeModel(seconds_per_call=0.2)
+    batcher = MicroBatcher(model.run, cost=lambda item: 1, max_items=2)
+    # The first call alone outlasts the wait; the rest is queued behind it.
+    answer = batcher.submit([1, 2, 3], priority=Priority.EXPLANATION, wait=0.05)
+    assert answer == [2, 4, 6]
+
+
+def test_explanations_are_refused_at_once_while_analyses_wait_for_a_busy_model():
+    model = FakeModel(seconds_per_call=0.1)
+    batcher = MicroBatcher(model.run, cost=lambda item: 1, max_items=1, max_busy_share=0.5)
+    assert batcher.submit([1], priority=Priority.EXPLANATION) == [2], "an idle model explains"
+    # Eight analyses at once, one a call: 0.8 s of the last second busy, and seven of them waited.
+    in_threads(batcher, [[item] for item in range(10, 18)])
+    assert batcher.busy_share()[0] > 0.5
+    started = time.perf_counter()
+    with pytest.raises(Overloaded):
+        batcher.submit([99], priority=Priority.EXPLANATION, wait=5)
+    assert time.perf_counter() - started < 0.05, "refused without waiting"
+    assert all(99 not in call for call in model.calls), "and never scored"
+    time.sleep(1.05)
+    assert batcher.busy_share() == (0, False)
+    assert batcher.submit([3], priority=Priority.EXPLANATION) == [6], "served again once idle"
+
+
+def test_explanations_without_a_deadline_wait_behind_analyses_instead_of_being_refused():
+    model = FakeModel(seconds_per_call=0.1)
+    batcher = MicroBatcher(model.run, cost=lambda item: 1, max_items=1, max_busy_share=0.5)
+    in_threads(batcher, [[item] for item in range(10, 18)])
+    share, analyses_waited = batcher.busy_share()
+    assert share > 0.5 and analyses_waited
+    assert batcher.submit([99], priority=Priority.EXPLANATION, wait=None) == [198]
+
+
+def test_one_users_long_analysis_does_not_stop_its_own_explanation():
+    model = FakeModel(seconds_per_call=0.1)
+    batcher = MicroBatcher(model.run, cost=lambda item: 1, max_items=1, max_busy_share=0.5)
+    # One analysis after another, each alone: the model was busy, but nobody waited for it.
+    for item in range(8):
+        batcher.submit([item])
+    share, analyses_waited = batcher.busy_share()
+    assert share > 0.5 and not analyses_waited
+    assert batcher.submit([9], priority=Priority.EXPLANATION) == [18]
+
+
+def test_one_users_long_text_read_in_many_calls_does_not_stop_its_own_explanation():
+    model = FakeModel(seconds_per_call=0.1)
+    batcher = MicroBatcher(model.run, cost=lambda item: 1, max_items=1, max_busy_share=0.5)
+    # One request of eight windows, one a call: its own windows wait for each other only.
+    assert batcher.submit(list(range(8))) == [2 * item for item in range(8)]
+    share, analyses_waited = batcher.busy_share()
+    assert share > 0.5 and not analyses_waited
+    assert batcher.submit([9], priority=Priority.EXPLANATION) == [18]

@@ -357,9 +357,9 @@ def test_the_heartbeat_moves_before_each_chunk_is_scored(fake_engine, monkeypatc
     beats_seen_by_the_model = []
     predict = fake_engine.predict
 
-    def predict_noting_the_heartbeat(texts):
+    def predict_noting_the_heartbeat(texts, **options):
         beats_seen_by_the_model.append(Batch.objects.get(pk=batch.pk).heartbeat_at)
-        return predict(texts)
+        return predict(texts, **options)
 
     monkeypatch.setattr(fake_engine, "predict", predict_noting_the_heartbeat)
     batch_jobs.batch_run(batch_id=batch.pk)

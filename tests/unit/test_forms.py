@@ -45,8 +45,24 @@ def test_emoji_and_non_ascii_text_are_accepted():
     assert AnalyzeForm(data={"text": "Ça va? 👍 Grüße"}).is_valid()
 
 
-def test_the_text_area_has_no_maxlength_so_pasted_text_is_never_cut(settings):
+def test_the_text_area_has_no_maxlength_so_pasted_text_is_never_cut(settings, client, fake_engine):
     settings.TOXMON_MAX_CHARS = 50
-    html = str(AnalyzeForm()["text"])
-    assert "maxlength" not in html
-    assert 'data-max-chars="50"' in html
+    html = client.get("/").content.decode()
+    textarea = html[html.index("<textarea") : html.index("</textarea>")]
+    assert "maxlength" not in textarea
+    assert 'data-max-chars="50"' in textarea
+    assert 'aria-describedby="text-help"' in textarea and "required" in textarea
+
+
+def test_a_rejected_text_is_marked_invalid_and_kept_escaped(client, fake_engine):
+    html = client.post("/", {"text": "<b>bold</b>\x07"}).content.decode()
+    textarea = html[html.index("<textarea") : html.index("</textarea>")]
+    assert 'aria-invalid="true"' in textarea
+    assert "&lt;b&gt;bold&lt;/b&gt;" in textarea and "<b>" not in textarea
+
+
+@pytest.mark.django_db
+def test_the_checkbox_keeps_what_the_user_chose(client, fake_engine):
+    assert 'id="id_explain" checked' in client.get("/").content.decode()
+    unchecked = client.post("/", {"text": "hello"}).content.decode()
+    assert 'id="id_explain">' in unchecked

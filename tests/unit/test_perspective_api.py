@@ -157,7 +157,7 @@ def test_the_offline_fallback_answers_only_toxicity(client, key, monkeypatch):
             True,
         )
 
-        def predict(self, texts):
+        def predict(self, texts, **options):
             return [Prediction(scores={"offensive": 0.8}) for _ in texts]
 
     monkeypatch.setattr(loader, "engine_get", OffensiveOnly)

@@ -6,13 +6,7 @@ from collections.abc import Sequence
 
 import pytest
 
-from analyzer.engines.microbatcher import (
-    MAX_PADDING_TOKENS,
-    MicroBatcher,
-    Overloaded,
-    Priority,
-    costs_fit,
-)
+from analyzer.engines.microbatcher import MicroBatcher, Overloaded, Priority
 
 
 class FakeModel:
@@ -218,27 +212,6 @@ def test_an_explanation_already_in_a_model_call_is_waited_for_past_its_wait():
     model = FakeModel(seconds_per_call=0.2)
     batcher = MicroBatcher(model.run, cost=lambda item: 1)
     assert batcher.submit([4], priority=Priority.EXPLANATION, wait=0.05) == [8]
-
-
-@pytest.mark.parametrize(
-    ("call_ms", "token_ms", "padding"),
-    [(3.5, 1.25, 3), (8.0, 0.35, 23), (1.0, 2.0, 0), (50.0, 0.01, 64)],
-)
-def test_the_padding_rule_is_what_a_call_costs_in_tokens(call_ms, token_ms, padding):
-    samples = [(tokens, (call_ms + token_ms * tokens) / 1000) for tokens in (6, 18, 66)]
-    cost = costs_fit(samples=samples)
-    assert cost.call_seconds == pytest.approx(call_ms / 1000)
-    assert cost.token_seconds == pytest.approx(token_ms / 1000)
-    assert cost.padding_tokens == padding
-
-
-def test_a_fit_needs_two_sizes_and_never_goes_negative():
-    with pytest.raises(ValueError):
-        costs_fit(samples=[(10, 0.01), (10, 0.02)])
-    # Timer noise can make a longer call look cheaper; that measures no cost per token at all.
-    cost = costs_fit(samples=[(6, 0.02), (66, 0.01)])
-    assert cost.token_seconds == 0 and cost.call_seconds > 0
-    assert cost.padding_tokens == MAX_PADDING_TOKENS
 
 
 def test_an_explanation_served_batch_after_batch_is_never_cut_off():

@@ -14,6 +14,7 @@ from analyzer import (
     batch_reports,
     explain,
     explanation_links,
+    highlights,
     language_checks,
     rate_limits,
     services,
@@ -124,8 +125,8 @@ def explanation_context(analysis: Analysis, *, budget: explain.Budget) -> dict[s
     return {
         **context,
         "explanation": explanation,
-        "segments": explain.segments_from_spans(analysis.text, explanation.spans),
-        "levels": explain.Level,
+        "segments": highlights.segments_from_spans(analysis.text, explanation.spans),
+        "levels": highlights.Level,
     }
 
 

@@ -18,7 +18,7 @@ from collections.abc import Iterator, Sequence
 
 from django.conf import settings
 
-from analyzer.explain import grouped_spans, word_spans
+from analyzer.occlusion import grouped_spans, word_spans
 
 # toxic-bert reads 512 tokens a window, two of them its own; neighbouring windows share 64.
 WINDOW_TOKENS = 510

@@ -112,14 +112,14 @@ def coarse_to_fine_agreement(model_folder: Path) -> dict:
     """Return how often coarse to fine finds plain occlusion's top word, and at what cost."""
     from dataclasses import replace
 
-    from analyzer import explain, services
+    from analyzer import explain, occlusion, services
     from analyzer.engines.onnx_layout import onnx_folder
     from analyzer.engines.profanity_engine import ProfanityCheckEngine
     from benchmarks.bench import _served_engine
 
     budget = replace(explain.budget_default(), wait_seconds=None)
     full_budget = replace(budget, fine_words=10**6)
-    texts = [text for text in short_texts() if len(explain.word_spans(text)) > budget.fine_words]
+    texts = [text for text in short_texts() if len(occlusion.word_spans(text)) > budget.fine_words]
     texts = texts[:AGREEMENT_TEXTS]
     outcome = {"fine_words": budget.fine_words}
     engines = {

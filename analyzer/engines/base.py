@@ -11,7 +11,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-from analyzer.engines.microbatcher import CallCost, MicroBatcher, Overloaded, Priority, costs_fit
+from analyzer.engines.batch_costs import CallCost, costs_fit
+from analyzer.engines.microbatcher import MicroBatcher, Overloaded, Priority
 from analyzer.engines.runtime import Runtime
 from analyzer.windows import max_over_windows
 

@@ -1,11 +1,7 @@
 """Gather the texts of concurrent requests into one model call.
 
-On a CPU a BERT call costs a fixed part plus the same for every token it reads, padding
-included: what batching saves is the fixed part. So a text joins a batch only while the padding
-it adds costs less than a call of its own, i.e. at most (cost per call / cost per token) tokens.
-That ratio depends on the machine (3.5 ms + 1.25 ms a token, about 3 tokens, for BERT-base int8
-on one thread of an AVX2 EPYC; 8 ms + 0.35 ms, about 23 tokens, on an AMX Xeon), so the engine
-measures it at start-up (`costs_fit`) and sets `max_padding_tokens` from it.
+A text joins a batch only while the padding it adds costs less than a call of its own
+(`max_padding_tokens`, which the engine measures at start-up: `analyzer.engines.batch_costs`).
 
 One background thread per engine takes the oldest queued item of the most urgent priority and
 the queued items of that priority closest to it in length (up to a number of items, a token
@@ -29,6 +25,8 @@ from dataclasses import dataclass, field
 from enum import IntEnum
 from typing import Generic, TypeVar
 
+from analyzer.engines.busy_window import BUSY_WINDOW, BusyWindow
+
 logger = logging.getLogger(__name__)
 
 Item = TypeVar("Item")
@@ -46,45 +44,6 @@ class Priority(IntEnum):
 
 class Overloaded(RuntimeError):
     """Items waited longer than their request allowed and were withdrawn unscored."""
-
-
-@dataclass(frozen=True)
-class CallCost:
-    """What one model call costs on this machine: a fixed part and a part per padded token."""
-
-    call_seconds: float
-    token_seconds: float
-
-    @property
-    def padding_tokens(self) -> int:
-        """Return the most padding a text may add to a batch: what a call of its own costs."""
-        if self.token_seconds <= 0:
-            return MAX_PADDING_TOKENS
-        return max(0, min(MAX_PADDING_TOKENS, round(self.call_seconds / self.token_seconds)))
-
-
-# However cheap tokens look next to a call, padding a text to more than this many extra tokens
-# measured nothing real (timer noise on a tiny model).
-MAX_PADDING_TOKENS = 64
-# Seconds over which the model's busy time is added up.
-BUSY_WINDOW = 1.0
-
-
-def costs_fit(*, samples: Sequence[tuple[int, float]]) -> CallCost:
-    """Fit seconds = call + tokens x per-token to (padded tokens, seconds) samples."""
-    if len({tokens for tokens, _seconds in samples}) < 2:
-        raise ValueError("need samples of at least two sizes")
-    count = len(samples)
-    mean_tokens = sum(tokens for tokens, _ in samples) / count
-    mean_seconds = sum(seconds for _, seconds in samples) / count
-    spread = sum((tokens - mean_tokens) ** 2 for tokens, _ in samples)
-    token_seconds = (
-        sum((tokens - mean_tokens) * (seconds - mean_seconds) for tokens, seconds in samples)
-        / spread
-    )
-    token_seconds = max(token_seconds, 0.0)
-    call_seconds = max(mean_seconds - token_seconds * mean_tokens, 0.0)
-    return CallCost(call_seconds=call_seconds, token_seconds=token_seconds)
 
 
 @dataclass
@@ -144,10 +103,8 @@ class MicroBatcher(Generic[Item, Result]):
         # take the model from the next verdicts, or hold its request until it gives up.
         self.max_busy_share = max_busy_share
         self._name = name
-        # (end, seconds) of the model calls that ended in the last BUSY_WINDOW seconds, and
-        # when an analysis last had to wait for the model, busy with other work.
-        self._calls: collections.deque[tuple[float, float]] = collections.deque()
-        self._analysis_waited_at = -BUSY_WINDOW
+        # Guarded by _condition, like the queue.
+        self._busy = BusyWindow()
         self._queue: list[_Pending[Item, Result]] = []
         # The submissions whose items are in the model call running now.
         self._running: list[_Submission[Item, Result]] = []
@@ -201,11 +158,7 @@ class MicroBatcher(Generic[Item, Result]):
         analysis had to wait for it meanwhile (someone else's work held it up)."""
         now = time.monotonic()
         with self._condition:
-            while self._calls and self._calls[0][0] < now - BUSY_WINDOW:
-                self._calls.popleft()
-            busy = sum(min(seconds, end - (now - BUSY_WINDOW)) for end, seconds in self._calls)
-            waited = self._analysis_waited_at >= now - BUSY_WINDOW
-        return busy / BUSY_WINDOW, waited
+            return self._busy.share(now=now)
 
     def _submit(
         self, items: Sequence[Item], *, announced: bool, priority: Priority, wait: float | None
@@ -243,7 +196,7 @@ class MicroBatcher(Generic[Item, Result]):
             self._ensure_worker()
             # An analysis that arrives while the model runs another request's call must wait.
             if priority == Priority.ANALYSIS and self._running:
-                self._analysis_waited_at = time.monotonic()
+                self._busy.analysis_waited(at=time.monotonic())
             self._queue.extend(pending)
             self._condition.notify_all()
         taken = 0
@@ -332,7 +285,7 @@ class MicroBatcher(Generic[Item, Result]):
             ended = time.monotonic()
             with self._condition:
                 self._running = []
-                self._calls.append((ended, ended - started))
+                self._busy.call_ended(ended=ended, seconds=ended - started)
 
     def _batch_run(self, batch: list[_Pending[Item, Result]]) -> None:
         """Run one batch and hand each item's submission its result or error."""

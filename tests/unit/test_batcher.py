@@ -6,13 +6,7 @@ from collections.abc import Sequence
 
 import pytest
 
-from analyzer.engines.microbatcher import (
-    MAX_PADDING_TOKENS,
-    MicroBatcher,
-    Overloaded,
-    Priority,
-    costs_fit,
-)
+from analyzer.engines.microbatcher import MicroBatcher, Overloaded, Priority
 
 
 class FakeModel:
@@ -220,27 +214,6 @@ def test_an_explanation_already_in_a_model_call_is_waited_for_past_its_wait():
     assert batcher.submit([4], priority=Priority.EXPLANATION, wait=0.05) == [8]
 
 
-@pytest.mark.parametrize(
-    ("call_ms", "token_ms", "padding"),
-    [(3.5, 1.25, 3), (8.0, 0.35, 23), (1.0, 2.0, 0), (50.0, 0.01, 64)],
-)
-def test_the_padding_rule_is_what_a_call_costs_in_tokens(call_ms, token_ms, padding):
-    samples = [(tokens, (call_ms + token_ms * tokens) / 1000) for tokens in (6, 18, 66)]
-    cost = costs_fit(samples=samples)
-    assert cost.call_seconds == pytest.approx(call_ms / 1000)
-    assert cost.token_seconds == pytest.approx(token_ms / 1000)
-    assert cost.padding_tokens == padding
-
-
-def test_a_fit_needs_two_sizes_and_never_goes_negative():
-    with pytest.raises(ValueError):
-        costs_fit(samples=[(10, 0.01), (10, 0.02)])
-    # Timer noise can make a longer call look cheaper; that measures no cost per token at all.
-    cost = costs_fit(samples=[(6, 0.02), (66, 0.01)])
-    assert cost.token_seconds == 0 and cost.call_seconds > 0
-    assert cost.padding_tokens == MAX_PADDING_TOKENS
-
-
 def test_an_explanation_served_batch_after_batch_is_never_cut_off():
     model = FakeModel(seconds_per_call=0.03)
     batcher = MicroBatcher(model.run, cost=lambda item: 1, max_items=2)
@@ -258,16 +231,17 @@ def test_an_explanation_in_a_model_call_longer_than_its_wait_is_not_withdrawn():
 
 
 def test_explanations_are_refused_at_once_while_analyses_wait_for_a_busy_model():
-    model = FakeModel(seconds_per_call=0.1)
+    # Calls long enough that the last second stays busy on a loaded machine too.
+    model = FakeModel(seconds_per_call=0.2)
     batcher = MicroBatcher(model.run, cost=lambda item: 1, max_items=1, max_busy_share=0.5)
     assert batcher.submit([1], priority=Priority.EXPLANATION) == [2], "an idle model explains"
-    # Eight analyses at once, one a call: 0.8 s of the last second busy, and seven of them waited.
+    # Eight analyses at once, one a call: 1.6 s of model time, and seven of them waited.
     in_threads(batcher, [[item] for item in range(10, 18)])
     assert batcher.busy_share()[0] > 0.5
     started = time.perf_counter()
     with pytest.raises(Overloaded):
         batcher.submit([99], priority=Priority.EXPLANATION, wait=5)
-    assert time.perf_counter() - started < 0.05, "refused without waiting"
+    assert time.perf_counter() - started < 1, "refused without waiting its 5 s"
     assert all(99 not in call for call in model.calls), "and never scored"
     time.sleep(1.05)
     assert batcher.busy_share() == (0, False)
@@ -275,7 +249,7 @@ def test_explanations_are_refused_at_once_while_analyses_wait_for_a_busy_model()
 
 
 def test_explanations_without_a_deadline_wait_behind_analyses_instead_of_being_refused():
-    model = FakeModel(seconds_per_call=0.1)
+    model = FakeModel(seconds_per_call=0.2)
     batcher = MicroBatcher(model.run, cost=lambda item: 1, max_items=1, max_busy_share=0.5)
     in_threads(batcher, [[item] for item in range(10, 18)])
     share, analyses_waited = batcher.busy_share()

@@ -9,6 +9,7 @@ import pytest
 from analyzer import metrics
 from analyzer.engines import loader
 from analyzer.engines.base import BatchLimits, WindowedEngine
+from analyzer.engines.batch_costs import MAX_PADDING_TOKENS, costs_fit
 
 
 class SleepingEngine(WindowedEngine):
@@ -32,6 +33,27 @@ class SleepingEngine(WindowedEngine):
         self.calls.append(len(windows))
         time.sleep(0.006 + 0.0005 * max(windows) * len(windows))
         return [[0.5] for _ in windows]
+
+
+@pytest.mark.parametrize(
+    ("call_ms", "token_ms", "padding"),
+    [(3.5, 1.25, 3), (8.0, 0.35, 23), (1.0, 2.0, 0), (50.0, 0.01, 64)],
+)
+def test_the_padding_rule_is_what_a_call_costs_in_tokens(call_ms, token_ms, padding):
+    samples = [(tokens, (call_ms + token_ms * tokens) / 1000) for tokens in (6, 18, 66)]
+    cost = costs_fit(samples=samples)
+    assert cost.call_seconds == pytest.approx(call_ms / 1000)
+    assert cost.token_seconds == pytest.approx(token_ms / 1000)
+    assert cost.padding_tokens == padding
+
+
+def test_a_fit_needs_two_sizes_and_never_goes_negative():
+    with pytest.raises(ValueError):
+        costs_fit(samples=[(10, 0.01), (10, 0.02)])
+    # Timer noise can make a longer call look cheaper; that measures no cost per token at all.
+    cost = costs_fit(samples=[(6, 0.02), (66, 0.01)])
+    assert cost.token_seconds == 0 and cost.call_seconds > 0
+    assert cost.padding_tokens == MAX_PADDING_TOKENS
 
 
 def test_the_engine_measures_what_a_call_and_a_token_cost():

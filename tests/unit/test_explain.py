@@ -6,18 +6,9 @@ from django.urls import reverse
 
 from analyzer import explanation_links, metrics
 from analyzer.engines.microbatcher import Overloaded, Priority
-from analyzer.explain import (
-    PIECE_WORDS,
-    Budget,
-    Level,
-    Span,
-    explanations_build,
-    grouped_spans,
-    occluded,
-    pieces_split,
-    segments_from_spans,
-    word_spans,
-)
+from analyzer.explain import Budget, explanations_build
+from analyzer.highlights import Level, Span, segments_from_spans
+from analyzer.occlusion import PIECE_WORDS, grouped_spans, occluded, pieces_split, word_spans
 from analyzer.sentences import sentences_split
 from analyzer.services import ModelBusy, PredictionFailed, analyses_build
 

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
-from playwright.sync_api import ConsoleMessage, Dialog, Page, Request, Response
+from playwright.sync_api import ConsoleMessage, Dialog, Frame, Page, Request, Response
 
 from tests.serving import ROOT, LiveApp, served_app
 
@@ -139,6 +139,9 @@ class PageWatch:
     failed_requests: list[Request] = field(default_factory=list)
     download_urls: set[str] = field(default_factory=set)
     bad_request_expected: bool = False
+    # How many documents the tab has shown, and how many it had shown when each request left.
+    documents: int = 0
+    documents_at_request: dict[Request, int] = field(default_factory=dict)
 
     def expect_bad_request(self) -> None:
         """Allow 400 document answers, and Chromium's console line about them, in this test."""
@@ -151,6 +154,15 @@ class PageWatch:
         page.on("response", self.on_response)
         page.on("dialog", self.on_dialog)
         page.on("download", lambda download: self.download_urls.add(download.url))
+        page.on("request", self.on_request)
+        page.on("framenavigated", lambda frame: self.on_frame_navigated(page, frame))
+
+    def on_request(self, request: Request) -> None:
+        self.documents_at_request[request] = self.documents
+
+    def on_frame_navigated(self, page: Page, frame: Frame) -> None:
+        if frame == page.main_frame:
+            self.documents += 1
 
     def on_console(self, message: ConsoleMessage) -> None:
         if message.type != "error":
@@ -183,6 +195,12 @@ class PageWatch:
         self.dialogs.append(f"{dialog.type}: {dialog.message}")
         dialog.dismiss()
 
+    def left_behind(self, request: Request) -> bool:
+        """Tell whether the tab moved to another document after request was sent."""
+        return request.resource_type in {"fetch", "xhr"} and self.documents > (
+            self.documents_at_request.get(request, self.documents)
+        )
+
     def request_problems(self) -> list[str]:
         """Return the failed requests, less those the browser cancels on purpose."""
         problems = []
@@ -192,6 +210,8 @@ class PageWatch:
                 request.url in self.download_urls
                 # Chromium fetches the icon after the load event and drops it on navigation.
                 or "favicon" in request.url
+                # A fetch still running when the user follows a link is dropped with its page.
+                or self.left_behind(request)
             ):
                 continue
             problems.append(f"request failed: {request.method} {request.url}: {request.failure}")

@@ -44,6 +44,16 @@ def in_threads(batcher: MicroBatcher, requests: list[list[int]]) -> list[object]
     return answers
 
 
+def busy_with_waiting_analyses(batcher: MicroBatcher, model: FakeModel) -> None:
+    """Keep the model busy with five analyses, four of them arriving while it runs the first."""
+    first = threading.Thread(target=batcher.submit, args=([10],))
+    first.start()
+    while not model.calls:
+        time.sleep(0.001)
+    in_threads(batcher, [[item] for item in range(11, 15)])
+    first.join()
+
+
 def test_concurrent_requests_get_their_own_answers_from_shared_calls():
     model = FakeModel()
     batcher = MicroBatcher(model.run, cost=lambda item: 1, max_items=8)
@@ -231,12 +241,12 @@ def test_an_explanation_in_a_model_call_longer_than_its_wait_is_not_withdrawn():
 
 
 def test_explanations_are_refused_at_once_while_analyses_wait_for_a_busy_model():
-    # Calls long enough that the last second stays busy on a loaded machine too.
-    model = FakeModel(seconds_per_call=0.2)
+    # 0.7 s of calls: over half the last second busy, and the analyses that arrived waiting at
+    # its start still inside it, with 0.3 s to spare for a loaded machine.
+    model = FakeModel(seconds_per_call=0.14)
     batcher = MicroBatcher(model.run, cost=lambda item: 1, max_items=1, max_busy_share=0.5)
     assert batcher.submit([1], priority=Priority.EXPLANATION) == [2], "an idle model explains"
-    # Eight analyses at once, one a call: 1.6 s of model time, and seven of them waited.
-    in_threads(batcher, [[item] for item in range(10, 18)])
+    busy_with_waiting_analyses(batcher, model)
     assert batcher.busy_share()[0] > 0.5
     started = time.perf_counter()
     with pytest.raises(Overloaded):
@@ -249,9 +259,9 @@ def test_explanations_are_refused_at_once_while_analyses_wait_for_a_busy_model()
 
 
 def test_explanations_without_a_deadline_wait_behind_analyses_instead_of_being_refused():
-    model = FakeModel(seconds_per_call=0.2)
+    model = FakeModel(seconds_per_call=0.14)
     batcher = MicroBatcher(model.run, cost=lambda item: 1, max_items=1, max_busy_share=0.5)
-    in_threads(batcher, [[item] for item in range(10, 18)])
+    busy_with_waiting_analyses(batcher, model)
     share, analyses_waited = batcher.busy_share()
     assert share > 0.5 and analyses_waited
     assert batcher.submit([99], priority=Priority.EXPLANATION, wait=None) == [198]

@@ -12,7 +12,7 @@ from ninja import NinjaAPI
 from ninja.errors import ValidationError, ValidationErrorContext
 from ninja.security import APIKeyQuery, HttpBearer
 
-from analyzer import comments
+from analyzer import comments, workload
 from analyzer.api import perspective_errors
 from analyzer.api.perspective_errors import BearerInvalid, KeyInvalid, handlers_register
 from analyzer.api.perspective_schemas import (
@@ -109,20 +109,24 @@ ERROR_STATUSES = frozenset({400, 401, 403, 429, 503})
     openapi_extra={"responses": {200: {"description": "The scores, as Perspective answers."}}},
 )
 def analyze(request: HttpRequest, payload: AnalyzeCommentRequest) -> dict[str, Any]:
-    result = comments.comment_analyze(
-        text=payload.comment.text,
-        thresholds={
-            name: parameters.scoreThreshold
-            for name, parameters in payload.requestedAttributes.items()
-        },
-        spans=bool(payload.spanAnnotations),
-        languages=payload.languages or [],
-        drop_unsupported=bool(payload.dropUnsupportedAttributes),
-        store=not payload.doNotStore,
-        session_id=payload.sessionId or "",
-        community_id=payload.communityId or "",
-        client_token=payload.clientToken or "",
-    )
+    # A worker takes on a bounded amount of model work at once, as for /api/v1/; asking for
+    # spans scores each sentence again. WorkerBusy and TooMuchWork answer 503 and 400.
+    work = workload.work_estimate(texts=[payload.comment.text])
+    with workload.work_admitted(windows=work * 2 if payload.spanAnnotations else work):
+        result = comments.comment_analyze(
+            text=payload.comment.text,
+            thresholds={
+                name: parameters.scoreThreshold
+                for name, parameters in payload.requestedAttributes.items()
+            },
+            spans=bool(payload.spanAnnotations),
+            languages=payload.languages or [],
+            drop_unsupported=bool(payload.dropUnsupportedAttributes),
+            store=not payload.doNotStore,
+            session_id=payload.sessionId or "",
+            community_id=payload.communityId or "",
+            client_token=payload.clientToken or "",
+        )
     # proto3's JSON leaves out what is empty: no spanScores unless asked, no clientToken unless
     # sent, no attributeScores when every score fell under its threshold.
     body: dict[str, Any] = {"languages": result.languages}

@@ -15,7 +15,7 @@ from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from ninja import NinjaAPI
 from ninja.errors import AuthenticationError, HttpError, ValidationError
 
-from analyzer import db_retry, metrics, services
+from analyzer import db_retry, metrics, services, workload
 from analyzer.api.v1_errors import RateLimited, UnsupportedMediaType
 from analyzer.comments import CommentRefused
 
@@ -194,6 +194,23 @@ def model_unavailable(request: HttpRequest, error: Exception) -> HttpResponse:
     )
 
 
+def worker_busy(request: HttpRequest, error: workload.WorkerBusy) -> HttpResponse:
+    return google_error(
+        code=503,
+        message=f"The server is busy; nothing was stored. Try again in {error.retry_after} s.",
+        headers={"Retry-After": str(error.retry_after)},
+    )
+
+
+def too_much_work(request: HttpRequest, error: workload.TooMuchWork) -> HttpResponse:
+    # Only a server whose TOXMON_WORKER_MAX_WINDOWS is under what a 20,480-byte comment needs.
+    return google_error(
+        code=400,
+        message=f"The comment is about {error.windows:.0f} model windows of work; this server "
+        f"takes at most {error.limit} at once. Send a shorter comment.",
+    )
+
+
 def database_busy(request: HttpRequest, error: Exception) -> HttpResponse:
     if not isinstance(error, db_retry.DatabaseBusy):
         # Not tried again by a service (a token count): counted here instead.
@@ -243,6 +260,8 @@ HANDLERS: dict[type[Exception], Callable[[HttpRequest, Any], HttpResponse]] = {
     HttpError: unreadable_body,
     ValidationError: invalid_fields,
     CommentRefused: refused,
+    workload.WorkerBusy: worker_busy,
+    workload.TooMuchWork: too_much_work,
     services.PredictionFailed: model_unavailable,
     db_retry.DatabaseBusy: database_busy,
     Http404: api_not_found,
@@ -262,7 +281,7 @@ ERROR_DESCRIPTIONS = {
     "401": "UNAUTHENTICATED: an `Authorization: Bearer` token that is not an active key.",
     "403": "PERMISSION_DENIED: no key at all.",
     "429": "RESOURCE_EXHAUSTED: the key is over its rate limit.",
-    "503": "UNAVAILABLE: the model could not score; nothing was stored.",
+    "503": "UNAVAILABLE: the model could not score, or the server is busy; nothing was stored.",
 }
 RETRY_AFTER_HEADER = {
     "description": "Seconds to wait before trying again.",

@@ -6,7 +6,7 @@ import json
 import pytest
 from django.urls import reverse
 
-from analyzer import comments
+from analyzer import comments, workload
 from analyzer.engines import loader
 from analyzer.engines.base import Prediction
 from analyzer.models import Analysis, ApiToken, Feedback, Source
@@ -264,6 +264,29 @@ def test_a_one_sentence_comment_is_scored_once_for_its_summary_and_its_span(
 def test_spans_are_not_stored_as_analyses(client, fake_engine, key):
     post(client, analyze_body("Hello there. " + HOSTILE, spanAnnotations=True), key=key)
     assert Analysis.objects.count() == 1
+
+
+def test_a_comment_past_a_busy_worker_is_unavailable_with_retry_after_and_not_scored(
+    client, fake_engine, key, settings
+):
+    settings.TOXMON_WORKER_MAX_WINDOWS = 10
+    with workload.work_admitted(windows=10):
+        response = post(client, analyze_body(), key=key)
+    error = assert_error(response, 503, "UNAVAILABLE")
+    assert str(workload.BUSY_RETRY_SECONDS) in error["message"]
+    assert response["Retry-After"] == str(workload.BUSY_RETRY_SECONDS)
+    assert fake_engine.calls == [] and Analysis.objects.count() == 0
+
+
+def test_spans_count_twice_in_the_work_a_worker_takes_on(client, fake_engine, key, settings):
+    text = "You are an idiot. " * 300
+    work = workload.work_estimate(texts=[text])
+    settings.TOXMON_WORKER_MAX_WINDOWS = int(work * 1.5)
+    assert post(client, analyze_body(text), key=key).status_code == 200
+    response = post(client, analyze_body(text, spanAnnotations=True), key=key)
+    error = assert_error(response, 400, "INVALID_ARGUMENT")
+    assert "model windows of work" in error["message"]
+    assert len(fake_engine.calls) == 1
 
 
 def test_context_is_accepted_and_not_scored(client, fake_engine, key):

@@ -176,7 +176,7 @@ bench: install
 	$(BIN)/python benchmarks/bench.py
 
 # Whether OpenVINO int8 (NNCF post-training quantization) scores faster than ONNX Runtime int8
-# on this CPU, one thread each, with their drift from fp32; prints a table (about 10 minutes).
+# on this CPU, one thread each, with their drift from fp32; prints a table (about 6 minutes).
 # Installs the `openvino` group into .venv; the server never uses it (benchmarks/runtimes.md).
 .PHONY: bench-openvino
 bench-openvino: install

@@ -175,6 +175,14 @@ stress: install
 bench: install
 	$(BIN)/python benchmarks/bench.py
 
+# Whether OpenVINO int8 (NNCF post-training quantization) scores faster than ONNX Runtime int8
+# on this CPU, one thread each, with their drift from fp32; prints a table (about 6 minutes).
+# Installs the `openvino` group into .venv; the server never uses it (benchmarks/runtimes.md).
+.PHONY: bench-openvino
+bench-openvino: install
+	$(BIN)/pip install --quiet --group openvino
+	$(BIN)/python benchmarks/openvino_compare.py
+
 # The image built from the Dockerfile with podman and started (docs/testing.md); part of
 # `make test`. The first run builds a Debian base image and every layer: minutes, then seconds.
 .PHONY: test-image test-stack

@@ -105,9 +105,9 @@ def model_prepare(model_dir: Path) -> tuple[Path, str]:
         vocabulary = json.loads((folder / "config.json").read_text())["vocab_size"]
         which = (
             f"BERT-base in toxic-bert's shape with **random weights** (the real `{REAL_MODEL}` "
-            f"weights are not in {model_dir}), a vocabulary of {vocabulary:,} word pieces "
-            "(toxic-bert's has 30,522); speed does not depend on weight values, but the drift "
-            "figures are for random weights"
+            f"weights are not in {model_dir}) and toxic-bert's vocabulary size, {vocabulary:,} "
+            "English word pieces; speed does not depend on weight values, but the drift figures "
+            "are for random weights"
         )
     onnx_export(folder, log=log)
     return folder, which

@@ -12,11 +12,13 @@ figures measured in the same run. Prints the results and writes them to docs/ben
 """
 
 import argparse
+import atexit
 import csv
 import datetime
 import json
 import os
 import platform
+import shutil
 import statistics
 import subprocess
 import sys
@@ -95,8 +97,6 @@ def model_prepare(model_dir: Path) -> tuple[Path, str]:
         config = folder / "config.json"
         # Folders built before the factory trained a real-sized vocabulary are built again.
         if not config.is_file() or json.loads(config.read_text())["vocab_size"] != 30522:
-            import shutil
-
             from tests.model_factory import build_bert
 
             log(f"Building BERT-base with random weights in {folder} ...")
@@ -939,10 +939,19 @@ def main() -> None:
 
     import django
 
+    # The in-process measurements build analyses, which read the label policies: they get a
+    # database of their own, never the one `make run` serves (the served apps have theirs).
+    data_dir = Path(tempfile.mkdtemp(prefix="toxmon-bench-data-"))
+    atexit.register(shutil.rmtree, data_dir, ignore_errors=True)
+    os.environ["TOXMON_DATA_DIR"] = str(data_dir)
+    os.environ["DATABASE_URL"] = f"sqlite:///{data_dir / 'toxmon.sqlite3'}"
     django.setup()
     from django.conf import settings
+    from django.core.management import call_command
 
     from benchmarks import explain_cost
+
+    call_command("migrate", verbosity=0)
 
     began = time.monotonic()
     load_before = " ".join(f"{value:.1f}" for value in os.getloadavg())

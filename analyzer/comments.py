@@ -229,7 +229,7 @@ def comment_analyze(
         analysis.session_id = session_id
         analysis.community_id = community_id
         analysis.client_token = client_token
-        analysis.full_clean()
+        analysis.full_clean(exclude=["policy_version"])
         services.analyses_save(analyses=[analysis])
     return CommentScores(
         attribute_scores=attribute_scores,
@@ -275,7 +275,7 @@ def comment_score_suggest(
         [analysis] = services.analyses_build(texts=[text], source=Source.PERSPECTIVE)
         analysis.community_id = community_id
         analysis.client_token = client_token
-        analysis.full_clean()
+        analysis.full_clean(exclude=["policy_version"])
     feedback = Feedback(
         scores=dict(scores),
         span_scores={

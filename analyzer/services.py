@@ -178,7 +178,8 @@ def analyses_from_predictions(
             action=decision.action,
             policy_version=policy.row,
         )
-        analysis.full_clean()
+        # The policy version was just read from the database; checking it again costs a query.
+        analysis.full_clean(exclude=["policy_version"])
         analyses.append(analysis)
     metrics.prediction_observed(
         engine=engine.runtime,

@@ -14,7 +14,8 @@ from ninja.security import APIKeyQuery, HttpBearer
 
 from analyzer import comments, workload
 from analyzer.api import perspective_errors
-from analyzer.api.perspective_errors import BearerInvalid, KeyInvalid, handlers_register
+from analyzer.api.failures import handlers_register
+from analyzer.api.perspective_errors import HANDLERS, BearerInvalid, KeyInvalid
 from analyzer.api.perspective_schemas import (
     AnalyzeCommentRequest,
     AnalyzeCommentResponse,
@@ -94,7 +95,7 @@ api = PerspectiveAPI(
     auth=[KeyQuery(), BearerToken()],
     docs_url=None,
 )
-handlers_register(api)
+handlers_register(api, HANDLERS)
 
 ERROR_STATUSES = frozenset({400, 401, 403, 429, 503})
 

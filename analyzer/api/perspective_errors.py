@@ -12,10 +12,10 @@ from typing import Any
 from django.conf import settings
 from django.core.exceptions import RequestDataTooBig
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
-from ninja import NinjaAPI
 from ninja.errors import AuthenticationError, HttpError, ValidationError
 
 from analyzer import db_retry, metrics, services, workload
+from analyzer.api.failures import RETRY_AFTER_HEADER, documented_responses
 from analyzer.api.v1_errors import RateLimited, UnsupportedMediaType
 from analyzer.comments import CommentRefused
 
@@ -269,12 +269,6 @@ HANDLERS: dict[type[Exception], Callable[[HttpRequest, Any], HttpResponse]] = {
 }
 
 
-def handlers_register(api: NinjaAPI) -> None:
-    """Make api answer every failure in Google's error format."""
-    for exception, handler in HANDLERS.items():
-        api.add_exception_handler(exception, handler)
-
-
 ERROR_DESCRIPTIONS = {
     "400": "INVALID_ARGUMENT: a bad key, unreadable JSON, or a request Perspective would "
     "refuse (empty or over-long comment, unknown attribute, unsupported language, ...).",
@@ -282,10 +276,6 @@ ERROR_DESCRIPTIONS = {
     "403": "PERMISSION_DENIED: no key at all.",
     "429": "RESOURCE_EXHAUSTED: the key is over its rate limit.",
     "503": "UNAVAILABLE: the model could not score, or the server is busy; nothing was stored.",
-}
-RETRY_AFTER_HEADER = {
-    "description": "Seconds to wait before trying again.",
-    "schema": {"type": "string", "pattern": r"^\d+$"},
 }
 ERROR_HEADERS = {
     "401": {
@@ -298,12 +288,9 @@ ERROR_HEADERS = {
 
 def openapi_errors(document: dict[str, Any]) -> dict[str, Any]:
     """Describe each error response of the document, with its headers."""
-    for operations in document["paths"].values():
-        for operation in operations.values():
-            for code, response in operation.get("responses", {}).items():
-                status = str(code)
-                if status in ERROR_DESCRIPTIONS:
-                    response["description"] = ERROR_DESCRIPTIONS[status]
-                if status in ERROR_HEADERS:
-                    response["headers"] = ERROR_HEADERS[status]
+    for status, response in documented_responses(document):
+        if status in ERROR_DESCRIPTIONS:
+            response["description"] = ERROR_DESCRIPTIONS[status]
+        if status in ERROR_HEADERS:
+            response["headers"] = ERROR_HEADERS[status]
     return document

@@ -15,13 +15,9 @@ from ninja.parser import Parser
 from ninja.security import HttpBearer
 
 from analyzer import explain, language_checks, services, workload
+from analyzer.api.failures import handlers_register
 from analyzer.api.problems import problem
-from analyzer.api.v1_errors import (
-    RateLimited,
-    UnsupportedMediaType,
-    handlers_register,
-    openapi_problems,
-)
+from analyzer.api.v1_errors import HANDLERS, RateLimited, UnsupportedMediaType, openapi_problems
 from analyzer.api.v1_schemas import AnalyzeRequest, AnalyzeResponse, Problem
 from analyzer.engines import loader
 from analyzer.models import ApiToken, Source
@@ -76,7 +72,7 @@ api = ProblemsAPI(
     # Swagger UI would load from a CDN, which the strict CSP refuses: the document only.
     docs_url=None,
 )
-handlers_register(api)
+handlers_register(api, HANDLERS)
 
 PROBLEM_STATUSES = frozenset({400, 401, 405, 413, 415, 422, 429, 503})
 

@@ -8,10 +8,10 @@ from typing import Any
 from django.conf import settings
 from django.core.exceptions import RequestDataTooBig
 from django.http import Http404, HttpRequest, HttpResponse
-from ninja import NinjaAPI
 from ninja.errors import AuthenticationError, HttpError, ValidationError
 
 from analyzer import db_retry, metrics, services, workload
+from analyzer.api.failures import RETRY_AFTER_HEADER, documented_responses
 from analyzer.api.problems import PROBLEM_CONTENT_TYPE, problem
 
 logger = logging.getLogger(__name__)
@@ -194,10 +194,6 @@ PROBLEM_DESCRIPTIONS = {
     "(`model-busy`), the server has as much work queued as it takes (`busy`), or the database "
     "stayed busy (`database-busy`); nothing was stored.",
 }
-RETRY_AFTER_HEADER = {
-    "description": "Seconds to wait before trying again.",
-    "schema": {"type": "string", "pattern": r"^\d+$"},
-}
 PROBLEM_HEADERS = {
     "401": {
         "WWW-Authenticate": {
@@ -212,18 +208,15 @@ PROBLEM_HEADERS = {
 
 def openapi_problems(document: dict[str, Any]) -> dict[str, Any]:
     """Serve the problem responses as application/problem+json, with their headers."""
-    for operations in document["paths"].values():
-        for operation in operations.values():
-            for code, response in operation.get("responses", {}).items():
-                status = str(code)
-                if status not in PROBLEM_DESCRIPTIONS:
-                    continue
-                content = response.get("content", {})
-                schema = content.pop("application/json", {}).get("schema")
-                content[PROBLEM_CONTENT_TYPE] = {"schema": schema}
-                response["description"] = PROBLEM_DESCRIPTIONS[status]
-                if status in PROBLEM_HEADERS:
-                    response["headers"] = PROBLEM_HEADERS[status]
+    for status, response in documented_responses(document):
+        if status not in PROBLEM_DESCRIPTIONS:
+            continue
+        content = response.get("content", {})
+        schema = content.pop("application/json", {}).get("schema")
+        content[PROBLEM_CONTENT_TYPE] = {"schema": schema}
+        response["description"] = PROBLEM_DESCRIPTIONS[status]
+        if status in PROBLEM_HEADERS:
+            response["headers"] = PROBLEM_HEADERS[status]
     return document
 
 
@@ -241,9 +234,3 @@ HANDLERS: dict[type[Exception], Callable[[HttpRequest, Any], HttpResponse]] = {
     Http404: api_not_found,
     Exception: server_error,
 }
-
-
-def handlers_register(api: NinjaAPI) -> None:
-    """Make api answer every failure with a problem."""
-    for exception, handler in HANDLERS.items():
-        api.add_exception_handler(exception, handler)

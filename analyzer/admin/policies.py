@@ -11,7 +11,7 @@ from django.utils.html import format_html, format_html_join
 from simple_history.admin import SimpleHistoryAdmin
 
 from analyzer import policies
-from analyzer.admin.shared import HISTORY_LIST_TEMPLATE, user_of
+from analyzer.admin.shared import HISTORY_LIST_TEMPLATE, RecordAdmin, user_of
 from analyzer.engines import loader
 from analyzer.engines.base import ModelUnavailable
 from analyzer.forms import LabelPolicyForm
@@ -61,8 +61,9 @@ class LabelPolicyAdmin(SimpleHistoryAdmin):
         return False
 
 
+# Versions are the record of what the policy was: made by changes, never edited.
 @admin.register(PolicyVersion)
-class PolicyVersionAdmin(admin.ModelAdmin):
+class PolicyVersionAdmin(RecordAdmin):
     list_display = ["__str__", "created_at", "created_by", "reason"]
     fields = ("created_at", "created_by", "reason", "thresholds_table", "analyses_link")
     readonly_fields = fields
@@ -82,13 +83,3 @@ class PolicyVersionAdmin(admin.ModelAdmin):
     def analyses_link(self, version: PolicyVersion) -> str:
         url = reverse("admin:analyzer_analysis_changelist") + f"?policy_version={version.pk}"
         return format_html('<a href="{}">judged under this version</a>', url)
-
-    # Versions are the record of what the policy was: made by changes, never edited.
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False

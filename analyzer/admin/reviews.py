@@ -17,7 +17,7 @@ from django.urls import URLPattern, path, reverse
 from django.utils.html import format_html
 
 from analyzer import reviews
-from analyzer.admin.shared import user_of
+from analyzer.admin.shared import RecordAdmin, user_of
 from analyzer.forms import ReviewForm
 from analyzer.models import Action, Analysis, AnalysisQuerySet, Review, ReviewDecision
 
@@ -199,8 +199,9 @@ class ReviewAnalysisAdmin(admin.ModelAdmin):
         return redirect("admin:analyzer_analysis_change", following.pk)
 
 
+# The audit trail: decisions are made on the analyses and never edited or removed here.
 @admin.register(Review)
-class ReviewAdmin(admin.ModelAdmin):
+class ReviewAdmin(RecordAdmin):
     list_display = ["created_at", "decision", "labels_display", "reviewer", "analysis_link", "note"]
     list_filter = ["decision", "reviewer", "created_at"]
     search_fields = ["note", "analysis__text"]
@@ -219,13 +220,3 @@ class ReviewAdmin(admin.ModelAdmin):
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[Review]:
         return super().get_queryset(request).select_related("reviewer")
-
-    # The audit trail: decisions are made on the analyses and never edited or removed here.
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False

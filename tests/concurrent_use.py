@@ -27,6 +27,35 @@ ONE_ADDRESS_MANY_USERS = {
 }
 CSRF_FIELD = re.compile(r'name="csrfmiddlewaretoken" value="([^"]+)"')
 
+# Eight threads, each on its own database connection, add 25 each to one counter of the cache
+# and count the increments that returned; one that timed out on a busy database raised, and is
+# not counted. Prints the counter and the increments made.
+CONCURRENT_INCREMENTS = """
+import threading
+from django.core.cache import cache
+from django.db import DatabaseError, connection
+cache.set("burst", 0, 60)
+made = []
+def add():
+    for _ in range(25):
+        try:
+            cache.incr("burst")
+            made.append(1)
+        except DatabaseError:
+            pass
+    connection.close()
+threads = [threading.Thread(target=add) for _ in range(8)]
+[thread.start() for thread in threads]
+[thread.join() for thread in threads]
+print(cache.get("burst"), len(made))
+"""
+
+
+def cache_increments_concurrently(app: LiveApp) -> tuple[str, str]:
+    """Run CONCURRENT_INCREMENTS in the app's shell; return the counter and the increments made."""
+    counted, made = app.manage("shell", "-c", CONCURRENT_INCREMENTS).stdout.split()[-2:]
+    return counted, made
+
 
 @dataclass
 class FormLoad:

@@ -201,3 +201,35 @@ def form_post(url: str, text: str) -> requests.Response:
         headers={"Referer": f"{url}/"},
         timeout=30,
     )
+
+
+def schemathesis_run(
+    *, document_url: str, key: str, report_dir: Path, exclude_checks: str = "", timeout: float
+) -> subprocess.CompletedProcess:
+    """Run schemathesis's every check (less exclude_checks) on a live API's document, with key."""
+    exclusions = ["--exclude-checks", exclude_checks] if exclude_checks else []
+    return subprocess.run(
+        [
+            str(VENV_BIN / "schemathesis"),
+            "run",
+            document_url,
+            "--header",
+            f"Authorization: Bearer {key}",
+            "--checks",
+            "all",
+            *exclusions,
+            "--max-examples",
+            "100",
+            "--generation-database",
+            "none",
+            "--no-color",
+            "--report",
+            "junit",
+            "--report-dir",
+            str(report_dir),
+        ],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    )

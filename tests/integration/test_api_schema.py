@@ -1,13 +1,12 @@
 """The OpenAPI document against the live API: schemathesis finds no server error or mismatch."""
 
 import json
-import subprocess
 import urllib.request
 from pathlib import Path
 
 import pytest
 
-from tests.serving import ROOT, VENV_BIN, served_app
+from tests.serving import schemathesis_run, served_app
 
 
 @pytest.fixture(scope="module")
@@ -21,29 +20,8 @@ def live_api(tmp_path_factory: pytest.TempPathFactory):
 
 def test_schemathesis_finds_no_server_errors_or_schema_violations(live_api, tmp_path: Path):
     app, key = live_api
-    result = subprocess.run(
-        [
-            str(VENV_BIN / "schemathesis"),
-            "run",
-            f"{app.url}/api/v1/openapi.json",
-            "--header",
-            f"Authorization: Bearer {key}",
-            "--checks",
-            "all",
-            "--max-examples",
-            "100",
-            "--generation-database",
-            "none",
-            "--no-color",
-            "--report",
-            "junit",
-            "--report-dir",
-            str(tmp_path),
-        ],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=600,
+    result = schemathesis_run(
+        document_url=f"{app.url}/api/v1/openapi.json", key=key, report_dir=tmp_path, timeout=600
     )
     assert result.returncode == 0, result.stdout[-6000:] + result.stderr[-2000:]
     assert "passed" in result.stdout

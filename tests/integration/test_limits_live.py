@@ -17,6 +17,7 @@ from pathlib import Path
 import pytest
 import requests
 
+from tests.concurrent_use import cache_increments_concurrently
 from tests.serving import LiveApp, served_app
 
 FORM_LIMIT = 5
@@ -24,29 +25,6 @@ TWO_GB = 2 * 1024**3
 USERNAME = "moderator"
 PASSWORD = "live-test-only-password-7c1e"
 METRICS_TOKEN = "live-test-metrics-token-5d2a"
-
-# Eight threads, each on its own database connection, add 25 each to one counter of the cache
-# and count the increments that returned; one that timed out on a busy database raised, and is
-# not counted. Prints the counter and the increments made.
-CONCURRENT_INCREMENTS = """
-import threading
-from django.core.cache import cache
-from django.db import DatabaseError, connection
-cache.set("burst", 0, 60)
-made = []
-def add():
-    for _ in range(25):
-        try:
-            cache.incr("burst")
-            made.append(1)
-        except DatabaseError:
-            pass
-    connection.close()
-threads = [threading.Thread(target=add) for _ in range(8)]
-[thread.start() for thread in threads]
-[thread.join() for thread in threads]
-print(cache.get("burst"), len(made))
-"""
 
 
 @pytest.fixture(scope="module")
@@ -209,7 +187,7 @@ def test_concurrent_posts_of_one_client_are_all_counted(app):
 
 
 def test_the_database_cache_loses_no_concurrent_increment_on_sqlite(app):
-    counted, made = app.manage("shell", "-c", CONCURRENT_INCREMENTS).stdout.split()[-2:]
+    counted, made = cache_increments_concurrently(app)
     # On a loaded machine an increment can time out waiting for SQLite's lock and say so;
     # none that returned may be missing from the count.
     assert counted == made and int(made) >= 100, (counted, made)

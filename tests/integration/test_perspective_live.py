@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.serving import ROOT, VENV_BIN, served_app
+from tests.serving import ROOT, schemathesis_run, served_app
 
 HARNESS = ROOT / "tests" / "perspective_client"
 TEXT = "Thanks for the article! 😀 You are an idiot."
@@ -101,33 +101,14 @@ def test_a_bad_key_rejects_with_perspectives_message(npm_client_run):
 
 def test_schemathesis_finds_no_server_errors_or_schema_violations(live_app, tmp_path: Path):
     app, key = live_app
-    result = subprocess.run(
-        [
-            str(VENV_BIN / "schemathesis"),
-            "run",
-            f"{app.url}/v1alpha1/openapi.json",
-            "--header",
-            f"Authorization: Bearer {key}",
-            "--checks",
-            "all",
-            # Perspective refuses schema-valid requests the schema cannot rule out (a language
-            # the model does not read, a context with both forms) with 400, and a bad ?key=
-            # with 400 rather than 401: both are the wire format, pinned by the unit tests.
-            "--exclude-checks",
-            "positive_data_acceptance,ignored_auth",
-            "--max-examples",
-            "100",
-            "--generation-database",
-            "none",
-            "--no-color",
-            "--report",
-            "junit",
-            "--report-dir",
-            str(tmp_path),
-        ],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
+    result = schemathesis_run(
+        document_url=f"{app.url}/v1alpha1/openapi.json",
+        key=key,
+        report_dir=tmp_path,
+        # Perspective refuses schema-valid requests the schema cannot rule out (a language the
+        # model does not read, a context with both forms) with 400, and a bad ?key= with 400
+        # rather than 401: both are the wire format, pinned by the unit tests.
+        exclude_checks="positive_data_acceptance,ignored_auth",
         timeout=900,
     )
     assert result.returncode == 0, result.stdout[-6000:] + result.stderr[-2000:]

@@ -16,33 +16,15 @@ import psycopg
 import pytest
 import requests
 
-from tests.concurrent_use import ONE_ADDRESS_MANY_USERS, assert_nothing_lost, batch_under_form_load
+from tests.concurrent_use import (
+    ONE_ADDRESS_MANY_USERS,
+    assert_nothing_lost,
+    batch_under_form_load,
+    cache_increments_concurrently,
+)
 from tests.serving import db_worker, free_port, served_app, stop_process, wait_for_port
 
 POSTGRES_BIN = sorted(glob.glob("/usr/lib/postgresql/*/bin"))
-
-# Eight threads, each on its own database connection, add 25 each to one counter of the cache
-# and count the increments that returned; one that timed out on a busy database raised, and is
-# not counted. Prints the counter and the increments made.
-CONCURRENT_INCREMENTS = """
-import threading
-from django.core.cache import cache
-from django.db import DatabaseError, connection
-cache.set("burst", 0, 60)
-made = []
-def add():
-    for _ in range(25):
-        try:
-            cache.incr("burst")
-            made.append(1)
-        except DatabaseError:
-            pass
-    connection.close()
-threads = [threading.Thread(target=add) for _ in range(8)]
-[thread.start() for thread in threads]
-[thread.join() for thread in threads]
-print(cache.get("burst"), len(made))
-"""
 
 
 def as_postgres_user() -> list[str]:
@@ -131,7 +113,7 @@ def test_analyses_are_stored_in_postgresql(tmp_path, postgres_url):
         assert response.status_code == 200
         assert 'data-verdict="toxic"' in response.text
         # The rate limits' counts: concurrent increments are all kept, none lost.
-        counted, made = app.manage("shell", "-c", CONCURRENT_INCREMENTS).stdout.split()[-2:]
+        counted, made = cache_increments_concurrently(app)
         assert counted == made == "200"
     dsn = postgres_url.replace("postgres://", "postgresql://")
     with contextlib.closing(psycopg.connect(dsn)) as connection:
